@@ -1,0 +1,27 @@
+import { Kafka, type KafkaConfig, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import type { Logger } from './logger.ts';
+
+/** A kafkajs client whose log lines go through our pino logger instead of its own console output. */
+export function createKafka(options: { brokers: string[]; clientId: string; logger?: Logger } & Partial<KafkaConfig>): Kafka {
+  const { brokers, clientId, logger, ...rest } = options;
+  return new Kafka({
+    brokers,
+    clientId,
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: logger ? pinoLogCreator(logger) : undefined,
+    retry: { initialRetryTime: 200, retries: 8 },
+    ...rest,
+  });
+}
+
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...extra } = log;
+      const child = { kafka: extra.logger ?? 'kafkajs', ...extra };
+      if (level <= KafkaLogLevel.ERROR) logger.error(child, message);
+      else if (level === KafkaLogLevel.WARN) logger.warn(child, message);
+      else if (level === KafkaLogLevel.INFO) logger.info(child, message);
+      else logger.debug(child, message);
+    };
+}

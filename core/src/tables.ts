@@ -1,0 +1,35 @@
+/** Table names of both databases. SQL files use the same names; this is the TypeScript side. */
+export const RealtimeTables = {
+  transactions: 'transactions',
+  transactionItems: 'transaction_items',
+  productViewEvents: 'product_view_events',
+  cartEvents: 'cart_events',
+  productCatalogEvents: 'product_catalog_events',
+  products: 'products',
+  consumerOffsets: 'consumer_offsets',
+  deadLetters: 'dead_letters',
+  speedMinuteMetrics: 'speed_minute_metrics',
+} as const;
+
+export const WarehouseTables = {
+  dimDate: 'dim_date',
+  dimGeography: 'dim_geography',
+  dimProducts: 'dim_products',
+  dimCustomers: 'dim_customers',
+  factSales: 'fact_sales',
+  factProductViews: 'fact_product_views',
+  factCartEvents: 'fact_cart_events',
+  productPerformance: 'product_performance',
+  customerSegments: 'customer_segments',
+  rfmAnalysis: 'rfm_analysis',
+  salesTrends: 'sales_trends',
+  etlWatermarks: 'etl_watermarks',
+  jobRuns: 'job_runs',
+} as const;
+
+export const Databases = {
+  realtime: 'lambdamart_realtime',
+  warehouse: 'lambdamart_warehouse',
+} as const;
+
+export type DatabaseKind = keyof typeof Databases;
