@@ -1,0 +1,9 @@
+drop table if exists speed_minute_metrics;
+drop table if exists dead_letters;
+drop table if exists consumer_offsets;
+drop table if exists products;
+drop table if exists product_catalog_events;
+drop table if exists cart_events;
+drop table if exists product_view_events;
+drop table if exists transaction_items;
+drop table if exists transactions;

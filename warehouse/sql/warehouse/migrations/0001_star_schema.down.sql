@@ -1,0 +1,15 @@
+drop table if exists job_runs;
+drop table if exists etl_watermarks;
+drop table if exists sales_trends;
+drop table if exists rfm_analysis;
+drop table if exists customer_segments;
+drop table if exists product_performance;
+drop table if exists fact_cart_events;
+drop table if exists fact_product_views;
+drop table if exists fact_sales;
+drop function if exists ensure_month_partitions(text, date, date);
+drop table if exists dim_customers;
+drop table if exists dim_products;
+drop table if exists dim_geography;
+drop table if exists dim_date;
+drop extension if exists btree_gist;
