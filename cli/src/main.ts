@@ -1,0 +1,20 @@
+#!/usr/bin/env tsx
+/**
+ * `lambdamart`: one entry point that wires the layers together. This file only lists the
+ * commands; each lives in commands/<name>.ts and its work in the layer it belongs to.
+ */
+import { Command } from 'commander';
+import { registerDemo } from './commands/demo.ts';
+import { registerMigrate } from './commands/migrate.ts';
+import { registerStack } from './commands/stack.ts';
+
+const program = new Command('lambdamart')
+  .description('Lambdamart: a Lambda-architecture sales data platform')
+  .configureOutput({ outputError: (text, write) => write(`lambdamart: ${text.replace(/^error: /, '')}`) })
+  .showSuggestionAfterError(true);
+
+registerStack(program);
+registerMigrate(program);
+registerDemo(program);
+
+await program.parseAsync(process.argv);
