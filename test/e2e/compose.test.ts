@@ -1,0 +1,100 @@
+/**
+ * docker-compose.yml cannot run on the build machines (no Docker engine), so this checks that it
+ * agrees with core/: env names are ones the config reads, URLs name the compose services and the
+ * databases of core, ports line up, and every service that needs another waits for its health.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { configVariables, Databases, loadConfig } from '@lambdamart/core';
+import { parse } from 'yaml';
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string | number>;
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  volumes?: string[];
+}
+
+const root = resolve(import.meta.dirname, '..', '..');
+const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+const services = compose.services;
+const appServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
+
+describe('docker-compose.yml', () => {
+  it('has Kafka 3.9 in KRaft mode, two Postgres and Grafana with provisioning mounted', () => {
+    assert.match(services.kafka?.image ?? '', /^apache\/kafka:3\.9\./);
+    assert.equal(services.kafka?.environment?.KAFKA_PROCESS_ROLES, 'broker,controller');
+    assert.equal(services['realtime-db']?.environment?.POSTGRES_DB, Databases.realtime);
+    assert.equal(services['warehouse-db']?.environment?.POSTGRES_DB, Databases.warehouse);
+    assert.ok(services.grafana?.volumes?.some((v) => v.startsWith('./grafana/provisioning:/etc/grafana/provisioning')));
+  });
+
+  it('gives every server a healthcheck', () => {
+    for (const name of ['kafka', 'realtime-db', 'warehouse-db', 'grafana']) {
+      assert.ok(services[name]?.healthcheck?.test.length, `${name} has a healthcheck`);
+    }
+  });
+
+  it('passes app services only env names that core reads, with values core accepts', () => {
+    assert.ok(appServices.length > 0);
+    for (const [name, service] of appServices) {
+      const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)]));
+      for (const key of Object.keys(env)) {
+        assert.ok((configVariables as string[]).includes(key), `${name}: ${key} is not a variable core/ reads`);
+      }
+      const config = loadConfig(env);
+      const [brokerHost, brokerPort] = (config.kafka.brokers[0] ?? '').split(':');
+      assert.ok(brokerHost && services[brokerHost], `${name}: KAFKA_BROKERS names the service ${brokerHost}`);
+      const listeners = String(services[brokerHost]?.environment?.KAFKA_ADVERTISED_LISTENERS);
+      assert.ok(listeners.includes(`//${brokerHost}:${brokerPort}`), `${name}: ${brokerHost}:${brokerPort} is an advertised listener`);
+      for (const [url, db] of [
+        [config.realtimeDatabaseUrl, Databases.realtime],
+        [config.warehouseDatabaseUrl, Databases.warehouse],
+      ] as const) {
+        const parsed = new URL(url);
+        const server = services[parsed.hostname];
+        assert.ok(server, `${name}: ${parsed.hostname} is a compose service`);
+        assert.equal(parsed.pathname, `/${db}`);
+        assert.equal(server.environment?.POSTGRES_DB, db, `${parsed.hostname} creates ${db}`);
+        assert.equal(server.environment?.POSTGRES_USER, decodeURIComponent(parsed.username));
+        assert.equal(server.environment?.POSTGRES_PASSWORD, decodeURIComponent(parsed.password));
+        assert.equal(parsed.port || '5432', '5432', 'containers talk to Postgres on its own port');
+      }
+    }
+  });
+
+  it('publishes the ports the local defaults use, so host tools work the same with or without Docker', () => {
+    const defaults = loadConfig({});
+    const published = (name: string) => (services[name]?.ports ?? []).map((p) => p.split(':')[0]);
+    assert.ok(published('kafka').includes(defaults.kafka.brokers[0]?.split(':')[1] ?? ''));
+    assert.ok(published('warehouse-db').includes(new URL(defaults.warehouseDatabaseUrl).port));
+  });
+
+  it('starts app services only after the servers they use are healthy', () => {
+    for (const [name, service] of appServices) {
+      for (const dependency of ['kafka', 'realtime-db', 'warehouse-db']) {
+        assert.equal(service.depends_on?.[dependency]?.condition, 'service_healthy', `${name} waits for ${dependency}`);
+      }
+    }
+  });
+
+  it('runs only commands the CLI has', () => {
+    for (const [name, service] of appServices) {
+      const command = service.command ?? [];
+      assert.ok(command.length, `${name} has a command`);
+      const help = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'cli/src/main.ts'), ...command, '--help'], {
+        encoding: 'utf8',
+      });
+      assert.equal(help.status, 0, `${name}: lambdamart ${command.join(' ')} exists (${help.stderr.trim()})`);
+    }
+  });
+});
