@@ -15,7 +15,7 @@ COPY infra/package.json infra/
 COPY cli/package.json cli/
 COPY bench/package.json bench/
 COPY test/package.json test/
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm install --omit=dev --no-audit --no-fund
 COPY . .
 USER node
 ENTRYPOINT ["tsx", "cli/src/main.ts"]
