@@ -5,5 +5,6 @@ export * from './kafka.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './postgres.ts';
+export * from './producer.ts';
 export * from './tables.ts';
 export * from './topics.ts';
