@@ -4,7 +4,7 @@
  * node_modules, data and caches, or under the folders given as arguments.
  *
  *   tsx test/run.ts                 every test
- *   tsx test/run.ts core speed-layer   only those folders
+ *   tsx test/run.ts core speed-layer   only those folders (or files)
  *   tsx test/run.ts --unit          only unit tests (files not named *.int.test.ts or under test/e2e)
  *
  * Files run one at a time: integration tests share one Kafka and one Postgres.
@@ -17,6 +17,7 @@ const root = resolve(import.meta.dirname, '..');
 const skip = new Set(['node_modules', 'data', '.cache', '.git', '.turbo', 'dist']);
 
 function findTests(dir: string, found: string[] = []): string[] {
+  if (!statSync(dir).isDirectory()) return dir.endsWith('.test.ts') ? [...found, dir] : found;
   for (const entry of readdirSync(dir)) {
     if (skip.has(entry)) continue;
     const path = join(dir, entry);

@@ -77,12 +77,19 @@ export async function migrateAll(config: Config, only?: MigratedDatabase): Promi
     try {
       applied[database] = await migrateUp(database, url(config));
     } catch (error) {
+      if (isConnectionError(error)) throw postgresUnreachable(url(config), error);
       throw new LambdamartError('LM_ERR_MIGRATION_FAILED', `migrating ${database} failed: ${(error as Error).message}`, {
         cause: error,
       });
     }
   }
   return applied;
+}
+
+/** Errors that mean "could not reach or log into the server", as opposed to a bad migration. */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', '28P01', '28000', '3D000', '57P03'].includes(code);
 }
 
 /** Starts what is missing, creates topics and databases' schemas; harmless to run again. */

@@ -1,13 +1,16 @@
 import { Kafka, type KafkaConfig, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
 import type { Logger } from './logger.ts';
 
-/** A kafkajs client whose log lines go through our pino logger instead of its own console output. */
+/**
+ * A kafkajs client whose log lines go through our pino logger. Without a logger it logs nothing:
+ * a command-line caller reports failures itself, in one line.
+ */
 export function createKafka(options: { brokers: string[]; clientId: string; logger?: Logger } & Partial<KafkaConfig>): Kafka {
   const { brokers, clientId, logger, ...rest } = options;
   return new Kafka({
     brokers,
     clientId,
-    logLevel: KafkaLogLevel.WARN,
+    logLevel: logger ? KafkaLogLevel.WARN : KafkaLogLevel.NOTHING,
     logCreator: logger ? pinoLogCreator(logger) : undefined,
     retry: { initialRetryTime: 200, retries: 8 },
     ...rest,

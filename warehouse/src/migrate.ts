@@ -42,8 +42,11 @@ export class SqlMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
+const silent = { warn() {}, error() {}, debug() {}, deprecate() {} };
+
 function connect(connectionString: string): Knex {
-  return knexFactory({ client: 'pg', connection: connectionString, pool: { min: 0, max: 1 } });
+  // knex's own logger prints stack traces to the console; callers report failures themselves.
+  return knexFactory({ client: 'pg', connection: connectionString, pool: { min: 0, max: 1 }, log: silent });
 }
 
 function migratorConfig(database: MigratedDatabase): Knex.MigratorConfig {
