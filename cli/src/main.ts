@@ -5,6 +5,8 @@
  */
 import { Command } from 'commander';
 import { registerDemo } from './commands/demo.ts';
+import { registerGenerate } from './commands/generate.ts';
+import { registerImport } from './commands/import.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerStack } from './commands/stack.ts';
 
@@ -16,5 +18,7 @@ const program = new Command('lambdamart')
 registerStack(program);
 registerMigrate(program);
 registerDemo(program);
+registerGenerate(program);
+registerImport(program);
 
 await program.parseAsync(process.argv);

@@ -47,6 +47,10 @@ const EnvSchema = z.object({
   LAKE_DIR: z.string().min(1, { message: 'a directory path' }).default('./data/lake'),
   LAMBDAMART_DATA_DIR: z.string().min(1, { message: 'a directory path' }).default('./data'),
   API_PORT: port.default(8000),
+  GENERATOR_RATE: z.coerce
+    .number({ message: 'events per second, a number above 0' })
+    .positive({ message: 'events per second, a number above 0' })
+    .default(200),
   API_KEYS: z
     .string()
     .default('')
@@ -79,6 +83,8 @@ export interface Config {
   lakeDir: string;
   dataDir: string;
   api: { port: number; keys: string[] };
+  /** The generator of `npm start`: its steady rate in events per second. */
+  generator: { rate: number };
   batchCron: string;
   logLevel: Env['LOG_LEVEL'];
   /** Which servers the user pointed us at: the local stack starts none of those. */
@@ -114,6 +120,7 @@ export function loadConfig(env: EnvSource = process.env): Config {
     lakeDir: e.LAKE_DIR,
     dataDir: e.LAMBDAMART_DATA_DIR,
     api: { port: e.API_PORT, keys: e.API_KEYS },
+    generator: { rate: e.GENERATOR_RATE },
     batchCron: e.BATCH_CRON,
     logLevel: e.LOG_LEVEL,
     external: {

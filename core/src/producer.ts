@@ -11,17 +11,26 @@ export interface OutgoingMessage {
   headers?: Record<string, string>;
 }
 
+export interface TopicMessages {
+  topic: string;
+  messages: OutgoingMessage[];
+}
+
 export interface EventProducer {
   connect(): Promise<void>;
   /** Resolves once the broker has acknowledged every message (acks=all). */
   send(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  /** Several topics in one produce request per broker; resolves once all are acknowledged. */
+  sendBatch(batch: TopicMessages[]): Promise<void>;
   disconnect(): Promise<void>;
 }
+
+export type ProducerCompression = 'none' | 'gzip';
 
 export interface KafkaProducerOptions {
   /** Idempotent producer: a retried batch is written once (needs acks=all and one in-flight request). */
   idempotent?: boolean;
-  compression?: 'none' | 'gzip';
+  compression?: ProducerCompression;
 }
 
 /** EventProducer over kafkajs: key-hash partitioning (Java-compatible), acks=all. */
@@ -32,6 +41,9 @@ export function createKafkaProducer(kafka: Kafka, options: KafkaProducerOptions 
     maxInFlightRequests: idempotent ? 1 : 5,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    // An idempotent producer retries transient errors (a leader moving, a broker restarting) with
+    // backoff without ever writing a batch twice.
+    ...(idempotent ? { retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 } } : {}),
   });
   const codec = compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   return {
@@ -39,6 +51,11 @@ export function createKafkaProducer(kafka: Kafka, options: KafkaProducerOptions 
     async send(topic, messages) {
       if (messages.length === 0) return;
       await producer.send({ topic, acks: -1, compression: codec, messages });
+    },
+    async sendBatch(batch) {
+      const topicMessages = batch.filter((entry) => entry.messages.length > 0);
+      if (topicMessages.length === 0) return;
+      await producer.sendBatch({ topicMessages, acks: -1, compression: codec });
     },
     disconnect: () => producer.disconnect(),
   };

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { completeLines, detectCsv } from './detect.ts';
+
+describe('detectCsv', () => {
+  it('finds the delimiter, the header and the column types of a plain file', () => {
+    const d = detectCsv('order_id,customer_id,amount,date\n1,c1,10.50,2025-11-01\n2,c2,"1,234.00",2025-11-02\n', true);
+    assert.equal(d.delimiter, ',');
+    assert.equal(d.hasHeader, true);
+    assert.deepEqual(
+      d.columns.map((c) => [c.name, c.type]),
+      [
+        ['order_id', 'integer'],
+        ['customer_id', 'text'],
+        ['amount', 'decimal'],
+        ['date', 'date'],
+      ],
+    );
+  });
+
+  it('handles semicolons, a BOM, CRLF, empty lines, decimal commas and quoted delimiters and newlines', () => {
+    const text = '\uFEFFname;price;updated\r\n"Milk; whole";1,29;01/02/2025\r\n\r\n"Bread\r\nsliced";"1.234,50";25/12/2025\r\n';
+    const d = detectCsv(text, true);
+    assert.equal(d.bom, true);
+    assert.equal(d.delimiter, ';');
+    assert.equal(d.hasHeader, true);
+    assert.equal(d.columns[0]?.name, 'name', 'the BOM is not part of the first name');
+    assert.equal(d.columns[1]?.type, 'decimal');
+    assert.equal(d.columns[1]?.numberStyle, 'comma');
+    assert.equal(d.columns[2]?.dateFormat, 'dmy');
+  });
+
+  it('tells tabs and pipes, and files without a header', () => {
+    assert.equal(detectCsv('a\tb\tc\n1\t2\t3\n', true).delimiter, '\t');
+    assert.equal(detectCsv('a|b\n1|2\n', true).delimiter, '|');
+    const d = detectCsv('17,c1,10.5,1764547200\n18,c2,3.25,1764633600\n', true);
+    assert.equal(d.hasHeader, false);
+    assert.deepEqual(
+      d.columns.map((c) => c.name),
+      ['column_1', 'column_2', 'column_3', 'column_4'],
+    );
+    assert.equal(d.columns[3]?.dateFormat, 'epoch-s');
+  });
+
+  it('cuts a sample at its last complete line, never inside quotes', () => {
+    assert.equal(completeLines('a,b\n1,"x\ny', false), 'a,b\n');
+    assert.equal(completeLines('a,b\n1,2\n3,', false), 'a,b\n1,2\n');
+  });
+});

@@ -1,0 +1,304 @@
+/**
+ * The synthetic event source: catalog records first, then shopping sessions (views, cart adds and
+ * removals, purchases of what was carted) in event-time order. Pure and deterministic: the same
+ * options give the same events, ids included. Kafka, files and benchmarks all read this iterable.
+ */
+import { type CartEvent, type CatalogRecord, type ProductViewEvent, Topics, type TransactionEvent } from '@lambdamart/core';
+import { type BadEventKind, makeBadEvent } from './bad-events.ts';
+import { DefaultMix, type EventMix, expectedMix, type Funnel, funnelFor } from './mix.ts';
+import { Rng, WeightedSampler } from './random.ts';
+import { MaxSeasonality, seasonality } from './seasonality.ts';
+import {
+  buildCustomers,
+  buildProducts,
+  type Customer,
+  catalogRecord,
+  changeProduct,
+  customerSampler,
+  moveCustomer,
+  PaymentMethods,
+  type Product,
+  productSampler,
+} from './world.ts';
+
+export type GeneratedKind = 'catalog' | 'view' | 'cart' | 'transaction';
+
+interface EventByKind {
+  catalog: CatalogRecord;
+  view: ProductViewEvent;
+  cart: CartEvent;
+  transaction: TransactionEvent;
+}
+
+export type GeneratedEvent = {
+  [K in GeneratedKind]: {
+    kind: K;
+    topic: string;
+    /** The message key: user_id for user events, product_id for catalog records. */
+    key: string;
+    /** Event time in epoch milliseconds. */
+    time: number;
+    /** The event object; for a bad event, what was sent (possibly invalid on purpose). */
+    event: EventByKind[K];
+    /** Set on deliberately bad events (`--bad-rate`), which exercise the dead-letter path. */
+    bad?: BadEventKind;
+    /** The payload when it is not JSON.stringify(event): malformed JSON. */
+    raw?: string;
+  };
+}[GeneratedKind];
+
+export interface GeneratorOptions {
+  seed?: number;
+  users?: number;
+  products?: number;
+  mix?: EventMix;
+  /** Event time of the catalog and the first session (epoch ms). Default: now. */
+  start?: number;
+  /** History mode: generate this many days of event time from `start`, with seasonality, then stop. */
+  days?: number;
+  /** History mode: mean user events per day (default 20,000). */
+  eventsPerDay?: number;
+  /** Live mode: mean user events per second of event time (default 500). */
+  eventsPerSecond?: number;
+  /** Stop after this many user events (views, carts, transactions; bad ones not counted). */
+  count?: number;
+  /** Share of user events followed by a deliberately bad one (0..1). */
+  badRate?: number;
+  /** Probability per session that the catalog changes (a price or a category). */
+  catalogChangeRate?: number;
+  /** Probability per session that its customer has moved country. */
+  customerMoveRate?: number;
+}
+
+export const GeneratorDefaults = {
+  seed: 42,
+  users: 50_000,
+  products: 500,
+  eventsPerDay: 20_000,
+  eventsPerSecond: 500,
+  badRate: 0,
+  catalogChangeRate: 0.002,
+  customerMoveRate: 0.001,
+} as const;
+
+const paymentSampler = new WeightedSampler(PaymentMethods.map(([, w]) => w));
+const quantities = new WeightedSampler([75, 18, 7]);
+
+/** Events of every kind, in the order to send them. */
+export function* generateEvents(options: GeneratorOptions = {}): Generator<GeneratedEvent> {
+  const seed = options.seed ?? GeneratorDefaults.seed;
+  const funnel = funnelFor(options.mix ?? DefaultMix);
+  const start = options.start ?? Date.now();
+  const end = options.days === undefined ? Number.POSITIVE_INFINITY : start + options.days * 86_400_000;
+  const count = options.count ?? Number.POSITIVE_INFINITY;
+  const badRate = options.badRate ?? GeneratorDefaults.badRate;
+  const catalogChangeRate = options.catalogChangeRate ?? GeneratorDefaults.catalogChangeRate;
+  const customerMoveRate = options.customerMoveRate ?? GeneratorDefaults.customerMoveRate;
+
+  // Separate streams: the world, the sessions and the bad events, so that adding bad events
+  // (or changing their rate) leaves the good events exactly as they were.
+  // The start time is part of the seed of the sessions: two live runs (start = now) never repeat
+  // each other's event ids, which idempotent consumers would drop as duplicates; the same seed
+  // and start give the same events again.
+  const startSeed = Math.floor(start / 1000) % 0x7fffffff;
+  const worldRng = new Rng(seed);
+  const rng = new Rng((seed ^ 0x5eed5e55 ^ Math.imul(startSeed, 0x9e3779b1)) >>> 0);
+  const badRng = new Rng((seed ^ 0x0badbad0 ^ Math.imul(startSeed, 0x85ebca6b)) >>> 0);
+
+  const products = buildProducts(worldRng, options.products ?? GeneratorDefaults.products);
+  const customers = buildCustomers(worldRng, options.users ?? GeneratorDefaults.users);
+  const pickCustomer = customerSampler(rng, customers);
+  const pickProduct = productSampler(rng, products);
+
+  for (const product of products) {
+    yield { kind: 'catalog', topic: Topics.productCatalog.name, key: product.id, time: start, event: catalogRecord(product, start) };
+  }
+
+  const share = expectedMix(funnel);
+  const eventsPerSession = 1 / (share.view / funnel.meanViews);
+  const history = options.days !== undefined;
+  const eventsPerMs = history
+    ? (options.eventsPerDay ?? GeneratorDefaults.eventsPerDay) / 86_400_000
+    : (options.eventsPerSecond ?? GeneratorDefaults.eventsPerSecond) / 1000;
+  const sessionsPerMs = eventsPerMs / eventsPerSession;
+  const peak = history ? MaxSeasonality : 1;
+
+  // Pending events wait in buckets of event time (about 200 events each): a session's events are
+  // all made when it starts, and a bucket is sent, sorted by time, once no new session can reach it.
+  const bucketMs = Math.max(1000, Math.round(200 / eventsPerMs));
+  const buckets = new Map<number, GeneratedEvent[]>();
+  const enqueue = (event: GeneratedEvent) => {
+    const bucket = Math.floor(event.time / bucketMs);
+    const list = buckets.get(bucket);
+    if (list) list.push(event);
+    else buckets.set(bucket, [event]);
+  };
+  const recent: GeneratedEvent[] = [];
+  let nextBucket = Math.floor(start / bucketMs);
+  let sent = 0;
+  let clock = start;
+
+  for (;;) {
+    // Next session arrival: a Poisson process thinned by the seasonality of its time.
+    do clock += rng.exponential(1 / (sessionsPerMs * peak));
+    while (history && !rng.chance(seasonality(clock) / peak));
+    const closed = Math.floor(Math.min(clock, end) / bucketMs) + (clock >= end ? 1 : 0);
+    for (; nextBucket < closed; nextBucket++) {
+      const list = buckets.get(nextBucket);
+      if (list === undefined) continue;
+      buckets.delete(nextBucket);
+      list.sort(byTime); // stable: ties keep the order they were made in
+      for (const event of list) {
+        if (event.time >= end || sent >= count) return;
+        yield event;
+        if (event.kind === 'catalog') continue;
+        sent++;
+        if (badRate > 0 && badRng.chance(badRate)) yield makeBadEvent(badRng, event, recent, products.length);
+        if (badRate > 0) {
+          recent.push(event);
+          if (recent.length > 64) recent.shift();
+        }
+      }
+    }
+    if (clock >= end || sent >= count) return;
+    if (rng.chance(catalogChangeRate)) {
+      const product = rng.pick(products);
+      changeProduct(rng, product);
+      enqueue({ kind: 'catalog', topic: Topics.productCatalog.name, key: product.id, time: clock, event: catalogRecord(product, clock) });
+    }
+    const customer = pickCustomer();
+    if (rng.chance(customerMoveRate)) moveCustomer(rng, customer);
+    for (const event of shoppingSession(rng, funnel, customer, pickProduct, clock)) enqueue(event);
+  }
+}
+
+const byTime = (a: GeneratedEvent, b: GeneratedEvent) => a.time - b.time;
+
+/** One visit: views, some cart adds (and removals), and maybe a purchase of what stayed in the cart. */
+export function shoppingSession(
+  rng: Rng,
+  funnel: Funnel,
+  customer: Customer,
+  pickProduct: ReturnType<typeof productSampler>,
+  startTime: number,
+): GeneratedEvent[] {
+  const events: GeneratedEvent[] = [];
+  const sessionId = rng.uuid();
+  const user = customer.id;
+  const country = customer.country;
+  const cart = new Map<Product, { quantity: number; priceCents: number }>();
+  // A product is carted at most once a session: a re-add after a removal would race the removal's time.
+  const carted = new Set<Product>();
+  let views = 1;
+  while (views < 40 && rng.chance(1 - 1 / funnel.meanViews)) views++;
+
+  let time = startTime;
+  let last = startTime;
+  let focus = -1;
+  for (let i = 0; i < views; i++) {
+    const product = focus >= 0 && rng.chance(0.7) ? pickProduct.inCategory(focus) : pickProduct.any();
+    if (focus < 0) focus = product.categoryIndex;
+    const duration = Math.min(1800, Math.max(1, Math.round(rng.logNormal(30, 0.9))));
+    const view: ProductViewEvent = {
+      event_id: rng.uuid(),
+      event_type: 'view',
+      user_id: user,
+      product_id: product.id,
+      session_id: sessionId,
+      view_duration: duration,
+      country,
+      timestamp: new Date(time).toISOString(),
+    };
+    events.push({ kind: 'view', topic: Topics.productViews.name, key: user, time, event: view });
+    last = time;
+    if (!carted.has(product) && rng.chance(funnel.addRate)) {
+      carted.add(product);
+      const addTime = time + Math.max(1000, Math.round(duration * 1000 * (0.5 + rng.next() * 0.5)));
+      const line = { quantity: quantities.sample(rng) + 1, priceCents: product.priceCents };
+      cart.set(product, line);
+      events.push(cartEvent(rng, 'add', user, product, sessionId, line, country, addTime));
+      last = Math.max(last, addTime);
+      if (rng.chance(funnel.removeRate)) {
+        const removeTime = addTime + 5000 + rng.int(120_000);
+        events.push(cartEvent(rng, 'remove', user, product, sessionId, line, country, removeTime));
+        cart.delete(product);
+        last = Math.max(last, removeTime);
+      }
+    }
+    time += duration * 1000 + Math.round(rng.exponential(8000));
+  }
+
+  if (cart.size > 0 && rng.chance(funnel.purchaseRate)) {
+    const purchaseTime = Math.max(last, time) + 10_000 + rng.int(170_000);
+    const lines = [...cart].map(([product, line]) => ({ product_id: product.id, quantity: line.quantity, price: line.priceCents / 100 }));
+    const totalCents = [...cart.values()].reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
+    const transaction: TransactionEvent = {
+      transaction_id: rng.uuid(),
+      user_id: user,
+      session_id: sessionId,
+      products: lines,
+      total_amount: totalCents / 100,
+      currency: 'USD',
+      payment_method: (PaymentMethods[paymentSampler.sample(rng)] as [string, number])[0],
+      country,
+      transaction_timestamp: new Date(purchaseTime).toISOString(),
+    };
+    events.push({ kind: 'transaction', topic: Topics.transactions.name, key: user, time: purchaseTime, event: transaction });
+  }
+  return events;
+}
+
+function cartEvent(
+  rng: Rng,
+  action: 'add' | 'remove',
+  user: string,
+  product: Product,
+  sessionId: string,
+  line: { quantity: number; priceCents: number },
+  country: string,
+  time: number,
+): GeneratedEvent {
+  const event: CartEvent = {
+    event_id: rng.uuid(),
+    event_type: action,
+    user_id: user,
+    product_id: product.id,
+    session_id: sessionId,
+    quantity: line.quantity,
+    price: line.priceCents / 100,
+    country,
+    timestamp: new Date(time).toISOString(),
+  };
+  return { kind: 'cart', topic: Topics.cartEvents.name, key: user, time, event };
+}
+
+/**
+ * The bytes to send for an event: its JSON, or the broken payload of a malformed one. Good events
+ * hold only strings this module made (ids, codes, product names without quotes or backslashes), so
+ * templates give the same text as JSON.stringify at a third of the cost; bad events go through
+ * JSON.stringify, since they may miss fields.
+ */
+export function serializeEvent(event: GeneratedEvent): string {
+  if (event.raw !== undefined) return event.raw;
+  if (event.bad !== undefined) return JSON.stringify(event.event);
+  switch (event.kind) {
+    case 'view': {
+      const e = event.event;
+      return `{"event_id":"${e.event_id}","event_type":"view","user_id":"${e.user_id}","product_id":"${e.product_id}","session_id":"${e.session_id}","view_duration":${e.view_duration},"country":"${e.country}","timestamp":"${e.timestamp}"}`;
+    }
+    case 'cart': {
+      const e = event.event;
+      return `{"event_id":"${e.event_id}","event_type":"${e.event_type}","user_id":"${e.user_id}","product_id":"${e.product_id}","session_id":"${e.session_id}","quantity":${e.quantity},"price":${e.price},"country":"${e.country}","timestamp":"${e.timestamp}"}`;
+    }
+    case 'transaction': {
+      const e = event.event;
+      let lines = '';
+      for (const line of e.products) {
+        lines += `${lines ? ',' : ''}{"product_id":"${line.product_id}","quantity":${line.quantity},"price":${line.price}}`;
+      }
+      return `{"transaction_id":"${e.transaction_id}","user_id":"${e.user_id}","session_id":"${e.session_id}","products":[${lines}],"total_amount":${e.total_amount},"currency":"${e.currency}","payment_method":"${e.payment_method}","country":"${e.country}","transaction_timestamp":"${e.transaction_timestamp}"}`;
+    }
+    default:
+      return JSON.stringify(event.event);
+  }
+}

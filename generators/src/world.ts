@@ -1,0 +1,166 @@
+/**
+ * The simulated shop: a product catalog with prices by category, and customers with a home
+ * country and Zipf-like activity. Both are built from the seed, so they are the same every run.
+ */
+import type { CatalogRecord } from '@lambdamart/core';
+import { type Rng, WeightedSampler, zipfWeights } from './random.ts';
+
+interface CategorySpec {
+  name: string;
+  /** Price range in dollars; prices are drawn log-uniformly inside it. */
+  price: [number, number];
+  nouns: string[];
+}
+
+export const Categories: readonly CategorySpec[] = [
+  { name: 'Electronics', price: [25, 1500], nouns: ['Headphones', 'Speaker', 'Monitor', 'Tablet', 'Camera', 'Charger'] },
+  { name: 'Computers', price: [15, 2500], nouns: ['Laptop', 'Keyboard', 'Mouse', 'SSD', 'Router', 'Webcam'] },
+  { name: 'Phones', price: [10, 1200], nouns: ['Smartphone', 'Phone Case', 'Screen Protector', 'Power Bank'] },
+  { name: 'Home & Kitchen', price: [8, 400], nouns: ['Blender', 'Kettle', 'Pan', 'Knife Set', 'Toaster', 'Mug'] },
+  { name: 'Furniture', price: [40, 1800], nouns: ['Desk', 'Chair', 'Bookshelf', 'Sofa', 'Lamp', 'Bed Frame'] },
+  { name: 'Fashion', price: [10, 300], nouns: ['Jacket', 'T-Shirt', 'Jeans', 'Dress', 'Scarf', 'Hoodie'] },
+  { name: 'Shoes', price: [25, 250], nouns: ['Running Shoe', 'Sneaker', 'Boot', 'Sandal', 'Loafer'] },
+  { name: 'Beauty', price: [5, 120], nouns: ['Moisturizer', 'Shampoo', 'Perfume', 'Lipstick', 'Serum'] },
+  { name: 'Sports', price: [10, 900], nouns: ['Yoga Mat', 'Dumbbell', 'Bicycle', 'Tennis Racket', 'Backpack'] },
+  { name: 'Toys', price: [5, 150], nouns: ['Puzzle', 'Board Game', 'Building Set', 'Plush Bear', 'Drone'] },
+  { name: 'Books', price: [5, 60], nouns: ['Novel', 'Cookbook', 'Atlas', 'Biography', 'Comic'] },
+  { name: 'Grocery', price: [1, 40], nouns: ['Coffee', 'Olive Oil', 'Tea', 'Chocolate', 'Pasta', 'Honey'] },
+  { name: 'Garden', price: [5, 600], nouns: ['Hose', 'Planter', 'Lawn Mower', 'Grill', 'Seeds'] },
+  { name: 'Automotive', price: [8, 500], nouns: ['Dash Cam', 'Car Vacuum', 'Tire Inflator', 'Seat Cover'] },
+  { name: 'Pet Supplies', price: [4, 150], nouns: ['Dog Bed', 'Cat Tree', 'Leash', 'Pet Food', 'Aquarium'] },
+];
+
+const Adjectives = ['Classic', 'Pro', 'Eco', 'Smart', 'Ultra', 'Compact', 'Deluxe', 'Essential', 'Premium', 'Lite', 'Max', 'Urban'];
+
+/** About 20 countries, weighted roughly like a global web shop's traffic. */
+export const Countries: readonly [string, number][] = [
+  ['US', 24],
+  ['GB', 9],
+  ['DE', 9],
+  ['FR', 7],
+  ['IN', 7],
+  ['CA', 5],
+  ['BR', 5],
+  ['JP', 5],
+  ['AU', 4],
+  ['ES', 3],
+  ['IT', 3],
+  ['NL', 3],
+  ['MX', 3],
+  ['SE', 2],
+  ['PL', 2],
+  ['KR', 2],
+  ['SG', 2],
+  ['ZA', 2],
+  ['AE', 1],
+  ['NG', 1],
+];
+
+export const PaymentMethods: readonly [string, number][] = [
+  ['credit_card', 45],
+  ['debit_card', 20],
+  ['paypal', 18],
+  ['apple_pay', 8],
+  ['google_pay', 6],
+  ['bank_transfer', 3],
+];
+
+export interface Product {
+  id: string;
+  name: string;
+  category: string;
+  categoryIndex: number;
+  /** Current price in cents (integer, so totals add up exactly). */
+  priceCents: number;
+}
+
+export function productId(index: number): string {
+  return `prod_${String(index + 1).padStart(4, '0')}`;
+}
+
+export function userId(index: number): string {
+  return `user_${String(index + 1).padStart(6, '0')}`;
+}
+
+function drawPriceCents(rng: Rng, [min, max]: [number, number]): number {
+  const dollars = Math.exp(Math.log(min) + rng.next() * (Math.log(max) - Math.log(min)));
+  // Shop prices end in .99 or .49 more often than not.
+  const whole = Math.max(0, Math.floor(dollars));
+  const cents = rng.pick([99, 99, 49, 0, 95]);
+  return Math.max(99, whole * 100 + cents);
+}
+
+export function buildProducts(rng: Rng, count: number): Product[] {
+  return Array.from({ length: count }, (_, i) => {
+    const categoryIndex = i % Categories.length;
+    const category = Categories[categoryIndex] as CategorySpec;
+    const name = `${rng.pick(Adjectives)} ${rng.pick(category.nouns)} ${100 + rng.int(900)}`;
+    return { id: productId(i), name, category: category.name, categoryIndex, priceCents: drawPriceCents(rng, category.price) };
+  });
+}
+
+export function catalogRecord(product: Product, time: number): CatalogRecord {
+  return {
+    product_id: product.id,
+    name: product.name,
+    category: product.category,
+    price: product.priceCents / 100,
+    updated_at: new Date(time).toISOString(),
+  };
+}
+
+/** A price change of 5-20% up or down, or (rarely) a move to another category: what drives SCD2 on dim_products. */
+export function changeProduct(rng: Rng, product: Product): void {
+  if (rng.chance(0.15)) {
+    const next = (product.categoryIndex + 1 + rng.int(Categories.length - 1)) % Categories.length;
+    product.categoryIndex = next;
+    product.category = (Categories[next] as CategorySpec).name;
+    return;
+  }
+  const factor = 1 + (rng.chance(0.5) ? 1 : -1) * (0.05 + rng.next() * 0.15);
+  const dollars = Math.floor((product.priceCents * factor) / 100);
+  product.priceCents = Math.max(99, dollars * 100 + 99);
+}
+
+export interface Customer {
+  id: string;
+  country: string;
+}
+
+export function buildCustomers(rng: Rng, count: number): Customer[] {
+  const countries = new WeightedSampler(Countries.map(([, w]) => w));
+  return Array.from({ length: count }, (_, i) => ({ id: userId(i), country: (Countries[countries.sample(rng)] as [string, number])[0] }));
+}
+
+/** Moves a customer to another country (SCD2 history on dim_customers). */
+export function moveCustomer(rng: Rng, customer: Customer): void {
+  const others = Countries.filter(([code]) => code !== customer.country);
+  customer.country = rng.pick(others)[0];
+}
+
+/** Which customer starts a session: Zipf over a seeded shuffle, so user_000001 is not always the busiest. */
+export function customerSampler(rng: Rng, customers: readonly Customer[]): () => Customer {
+  const order = rng.shuffled(customers);
+  const sampler = new WeightedSampler(zipfWeights(customers.length, 0.8));
+  return () => order[sampler.sample(rng)] as Customer;
+}
+
+/** Product popularity, Zipf over a seeded shuffle; sessions mostly browse within one category. */
+export function productSampler(rng: Rng, products: readonly Product[]): { any(): Product; inCategory(categoryIndex: number): Product } {
+  const order = rng.shuffled(products);
+  const sampler = new WeightedSampler(zipfWeights(products.length, 0.9));
+  const byCategory = Categories.map((_, c) => {
+    const members = order.filter((p) => p.categoryIndex === c);
+    return { members, sampler: members.length ? new WeightedSampler(zipfWeights(members.length, 0.9)) : null };
+  });
+  return {
+    any: () => order[sampler.sample(rng)] as Product,
+    inCategory(categoryIndex) {
+      // Categories change over time, so membership is looked up live; fall back to any product.
+      const group = byCategory[categoryIndex];
+      if (!group?.sampler) return order[sampler.sample(rng)] as Product;
+      const product = group.members[group.sampler.sample(rng)] as Product;
+      return product.categoryIndex === categoryIndex ? product : (order[sampler.sample(rng)] as Product);
+    },
+  };
+}
