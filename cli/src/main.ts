@@ -4,6 +4,7 @@
  * commands; each lives in commands/<name>.ts and its work in the layer it belongs to.
  */
 import { Command } from 'commander';
+import { registerBatch } from './commands/batch.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerImport } from './commands/import.ts';
@@ -20,5 +21,6 @@ registerMigrate(program);
 registerDemo(program);
 registerGenerate(program);
 registerImport(program);
+registerBatch(program);
 
 await program.parseAsync(process.argv);

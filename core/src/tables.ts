@@ -25,6 +25,7 @@ export const WarehouseTables = {
   salesTrends: 'sales_trends',
   etlWatermarks: 'etl_watermarks',
   jobRuns: 'job_runs',
+  dataQualityResults: 'data_quality_results',
 } as const;
 
 export const Databases = {

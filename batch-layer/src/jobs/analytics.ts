@@ -1,0 +1,41 @@
+/**
+ * analytics: product_performance, rfm_analysis, customer_segments, sales_trends as of the run
+ * date (or --to), recomputed from the facts in one transaction. Skipped when neither the facts
+ * nor the dimensions moved since the last run for the same date: no new data, no change.
+ */
+import { buildAnalytics } from '../analytics.ts';
+import type { JobDefinition } from '../job.ts';
+
+export function todayUtc(now = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
+export const analyticsJob: JobDefinition = {
+  name: 'analytics',
+  description: 'product_performance, rfm_analysis, customer_segments, sales_trends (DuckDB)',
+  dependsOn: ['facts'],
+  async run(ctx) {
+    const { wh, options } = ctx;
+    const analysisDate = options.to ?? todayUtc();
+    const inputs = [await ctx.watermarkOf('facts'), await ctx.watermarkOf('dimensions')]
+      .filter((d): d is Date => d !== null)
+      .map((d) => d.getTime());
+    const inputsWatermark = inputs.length ? new Date(Math.max(...inputs)) : null;
+
+    if (!options.fullRefresh && !options.from && !options.to && ctx.watermark && inputsWatermark) {
+      const { rows } = await wh.query<{ n: number }>('select count(*)::bigint as n from rfm_analysis where analysis_date = $1', [
+        analysisDate,
+      ]);
+      if (ctx.watermark.getTime() >= inputsWatermark.getTime() && (rows[0]?.n ?? 0) > 0) {
+        return { rowsIn: 0, rowsOut: 0, details: { skipped: 'no new facts or dimension changes', analysisDate } };
+      }
+    }
+    const run = await buildAnalytics(wh, options.engine ?? 'duckdb', analysisDate);
+    return {
+      rowsIn: run.rowsIn,
+      rowsOut: run.rowsOut,
+      watermark: options.from || options.to ? undefined : inputsWatermark,
+      details: { analysisDate, engine: options.engine ?? 'duckdb', ...run.perModel },
+    };
+  },
+};

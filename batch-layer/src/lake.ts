@@ -1,0 +1,235 @@
+/**
+ * The data lake: the raw events as Parquet files, LAKE_DIR/<dataset>/date=YYYY-MM-DD/*.parquet,
+ * written with DuckDB. It is the immutable master dataset: files are only ever added (a file is
+ * written in LAKE_DIR/_incoming and renamed into place, so a half-written file is never seen),
+ * and a reader keeps one row per key (an archive that is retried may write a row twice).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { PoolClient } from '@lambdamart/core';
+import { loadModel } from '@lambdamart/warehouse';
+import { copyFileToTable, copyQueryToFile } from './copy.ts';
+import { type StagedKind, StagingTables } from './staging.ts';
+
+export interface LakeDataset {
+  /** Folder under LAKE_DIR. */
+  name: string;
+  kind: StagedKind;
+  /** The realtime model that selects the rows to archive. */
+  extract: string;
+  /** Columns and DuckDB types, in the extract's order. */
+  columns: readonly (readonly [string, string])[];
+  /** The event-time column the date partition comes from. */
+  eventTime: string;
+  key: readonly string[];
+  /** The columns of the stg_* table, in its order. */
+  staged: readonly string[];
+}
+
+export const lakeDatasets: readonly LakeDataset[] = [
+  {
+    name: 'transactions',
+    kind: 'transactions',
+    extract: 'extract_transactions',
+    columns: [
+      ['transaction_id', 'UUID'],
+      ['user_id', 'VARCHAR'],
+      ['session_id', 'VARCHAR'],
+      ['total_amount', 'DECIMAL(12,2)'],
+      ['currency', 'VARCHAR'],
+      ['payment_method', 'VARCHAR'],
+      ['country', 'VARCHAR'],
+      ['transaction_timestamp', 'TIMESTAMPTZ'],
+      ['ingested_at', 'TIMESTAMPTZ'],
+    ],
+    eventTime: 'transaction_timestamp',
+    key: ['transaction_id'],
+    staged: [
+      'transaction_id',
+      'user_id',
+      'session_id',
+      'total_amount',
+      'currency',
+      'payment_method',
+      'country',
+      'transaction_timestamp',
+      'ingested_at',
+    ],
+  },
+  {
+    name: 'transaction_items',
+    kind: 'transactionItems',
+    extract: 'archive_transaction_items',
+    columns: [
+      ['transaction_id', 'UUID'],
+      ['line_number', 'SMALLINT'],
+      ['product_id', 'VARCHAR'],
+      ['quantity', 'INTEGER'],
+      ['price', 'DECIMAL(12,2)'],
+      ['transaction_timestamp', 'TIMESTAMPTZ'],
+      ['ingested_at', 'TIMESTAMPTZ'],
+    ],
+    eventTime: 'transaction_timestamp',
+    key: ['transaction_id', 'line_number'],
+    staged: ['transaction_id', 'line_number', 'product_id', 'quantity', 'price'],
+  },
+  {
+    name: 'product_views',
+    kind: 'productViews',
+    extract: 'extract_product_views',
+    columns: [
+      ['event_id', 'UUID'],
+      ['user_id', 'VARCHAR'],
+      ['product_id', 'VARCHAR'],
+      ['session_id', 'VARCHAR'],
+      ['view_duration', 'INTEGER'],
+      ['country', 'VARCHAR'],
+      ['event_timestamp', 'TIMESTAMPTZ'],
+      ['ingested_at', 'TIMESTAMPTZ'],
+    ],
+    eventTime: 'event_timestamp',
+    key: ['event_id'],
+    staged: ['event_id', 'user_id', 'product_id', 'session_id', 'view_duration', 'country', 'event_timestamp', 'ingested_at'],
+  },
+  {
+    name: 'cart_events',
+    kind: 'cartEvents',
+    extract: 'extract_cart_events',
+    columns: [
+      ['event_id', 'UUID'],
+      ['event_type', 'VARCHAR'],
+      ['user_id', 'VARCHAR'],
+      ['product_id', 'VARCHAR'],
+      ['session_id', 'VARCHAR'],
+      ['quantity', 'INTEGER'],
+      ['price', 'DECIMAL(12,2)'],
+      ['country', 'VARCHAR'],
+      ['event_timestamp', 'TIMESTAMPTZ'],
+      ['ingested_at', 'TIMESTAMPTZ'],
+    ],
+    eventTime: 'event_timestamp',
+    key: ['event_id'],
+    staged: [
+      'event_id',
+      'event_type',
+      'user_id',
+      'product_id',
+      'session_id',
+      'quantity',
+      'price',
+      'country',
+      'event_timestamp',
+      'ingested_at',
+    ],
+  },
+  {
+    name: 'product_catalog',
+    kind: 'catalogEvents',
+    extract: 'extract_catalog_events',
+    columns: [
+      ['product_id', 'VARCHAR'],
+      ['updated_at', 'TIMESTAMPTZ'],
+      ['name', 'VARCHAR'],
+      ['category', 'VARCHAR'],
+      ['price', 'DECIMAL(12,2)'],
+      ['ingested_at', 'TIMESTAMPTZ'],
+    ],
+    eventTime: 'updated_at',
+    key: ['product_id', 'updated_at'],
+    staged: ['product_id', 'updated_at', 'name', 'category', 'price', 'ingested_at'],
+  },
+];
+
+const duckColumns = (d: LakeDataset) => `{${d.columns.map(([c, t]) => `'${c}': '${t}'`).join(', ')}}`;
+const quote = (path: string) => `'${path.replaceAll("'", "''")}'`;
+
+async function withDuckdb<T>(use: (duck: Awaited<ReturnType<DuckDBInstance['connect']>>) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB' });
+  const duck = await instance.connect();
+  try {
+    await duck.run("set TimeZone = 'UTC'");
+    return await use(duck);
+  } finally {
+    duck.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => join(e.parentPath, e.name));
+}
+
+/**
+ * Archives the realtime rows ingested in (since, until] to the lake; returns rows per dataset.
+ * Each dataset's files land in their date folders only once complete.
+ */
+export async function archiveToLake(
+  rt: PoolClient,
+  lakeDir: string,
+  window: { since: string; until: string },
+  runLabel: string,
+): Promise<Record<string, number>> {
+  const lake = resolve(lakeDir);
+  const incoming = join(lake, '_incoming', `${runLabel}-${randomUUID().slice(0, 8)}`);
+  await mkdir(incoming, { recursive: true });
+  const counts: Record<string, number> = {};
+  try {
+    await withDuckdb(async (duck) => {
+      for (const dataset of lakeDatasets) {
+        const csv = join(incoming, `${dataset.name}.csv`);
+        const query = await loadModel(dataset.extract, { ...window, from_ts: '-infinity', to_ts: 'infinity' });
+        counts[dataset.name] = await copyQueryToFile(rt, query, csv);
+        if (counts[dataset.name] === 0) continue;
+        const out = join(incoming, dataset.name);
+        await duck.run(
+          `copy (select *, cast(${dataset.eventTime} as date) as date
+                 from read_csv(${quote(csv)}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = ${duckColumns(dataset)}))
+           to ${quote(out)} (format parquet, partition_by (date), compression zstd)`,
+        );
+        // Publish: each complete file is renamed (atomic on one filesystem) under a unique name.
+        for (const file of await filesUnder(out)) {
+          const partition = file.slice(out.length + 1).split('/')[0] ?? 'date=unknown';
+          const target = join(lake, dataset.name, partition);
+          await mkdir(target, { recursive: true });
+          await rename(file, join(target, `part-${runLabel}-${randomUUID()}.parquet`));
+        }
+      }
+    });
+    return counts;
+  } finally {
+    await rm(incoming, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Loads the lake's rows (one per key, the last ingested) into the job's stg_* tables; returns
+ * rows per kind. A dataset without files stages nothing.
+ */
+export async function stageFromLake(wh: PoolClient, lakeDir: string, kinds: readonly StagedKind[]): Promise<Record<string, number>> {
+  const lake = resolve(lakeDir);
+  const scratch = join(lake, '_incoming', `read-${randomUUID().slice(0, 8)}`);
+  await mkdir(scratch, { recursive: true });
+  const counts: Record<string, number> = {};
+  try {
+    await withDuckdb(async (duck) => {
+      for (const dataset of lakeDatasets.filter((d) => kinds.includes(d.kind))) {
+        counts[dataset.kind] = 0;
+        if ((await filesUnder(join(lake, dataset.name))).length === 0) continue;
+        const csv = join(scratch, `${dataset.name}.csv`);
+        await duck.run(
+          `copy (select ${dataset.staged.join(', ')}
+                 from read_parquet(${quote(join(lake, dataset.name, '*', '*.parquet'))}, hive_partitioning = false)
+                 qualify row_number() over (partition by ${dataset.key.join(', ')} order by ingested_at desc) = 1)
+           to ${quote(csv)} (header false)`,
+        );
+        counts[dataset.kind] = await copyFileToTable(wh, csv, StagingTables[dataset.kind], dataset.staged);
+      }
+    });
+    return counts;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,12 @@
+drop function if exists round_ratio(numeric, numeric, integer);
+drop table if exists data_quality_results;
+drop index if exists fact_cart_events_customer_idx;
+drop index if exists fact_product_views_customer_idx;
+drop index if exists dim_customers_natural_key_idx;
+drop index if exists dim_products_natural_key_idx;
+drop table if exists staging.stg_catalog_events;
+drop table if exists staging.stg_cart_events;
+drop table if exists staging.stg_product_views;
+drop table if exists staging.stg_transaction_items;
+drop table if exists staging.stg_transactions;
+drop schema if exists staging;
