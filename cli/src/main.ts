@@ -9,6 +9,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerImport } from './commands/import.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerSpeed } from './commands/speed.ts';
 import { registerStack } from './commands/stack.ts';
 
 const program = new Command('lambdamart')
@@ -22,5 +23,6 @@ registerDemo(program);
 registerGenerate(program);
 registerImport(program);
 registerBatch(program);
+registerSpeed(program);
 
 await program.parseAsync(process.argv);

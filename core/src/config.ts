@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   LAKE_DIR: z.string().min(1, { message: 'a directory path' }).default('./data/lake'),
   LAMBDAMART_DATA_DIR: z.string().min(1, { message: 'a directory path' }).default('./data'),
   API_PORT: port.default(8000),
+  SPEED_METRICS_PORT: port.default(9464),
   GENERATOR_RATE: z.coerce
     .number({ message: 'events per second, a number above 0' })
     .positive({ message: 'events per second, a number above 0' })
@@ -83,6 +84,8 @@ export interface Config {
   lakeDir: string;
   dataDir: string;
   api: { port: number; keys: string[] };
+  /** The savers (speed layer): port of their /health and /metrics. */
+  speed: { metricsPort: number };
   /** The generator of `npm start`: its steady rate in events per second. */
   generator: { rate: number };
   batchCron: string;
@@ -120,6 +123,7 @@ export function loadConfig(env: EnvSource = process.env): Config {
     lakeDir: e.LAKE_DIR,
     dataDir: e.LAMBDAMART_DATA_DIR,
     api: { port: e.API_PORT, keys: e.API_KEYS },
+    speed: { metricsPort: e.SPEED_METRICS_PORT },
     generator: { rate: e.GENERATOR_RATE },
     batchCron: e.BATCH_CRON,
     logLevel: e.LOG_LEVEL,

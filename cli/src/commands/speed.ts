@@ -1,0 +1,50 @@
+import { loadConfigOrExit } from '@lambdamart/core';
+import { saverTopicsWithSuffix, startSavers } from '@lambdamart/speed-layer';
+import { type Command, InvalidArgumentError } from 'commander';
+import { action, positiveInt } from '../action.ts';
+
+interface SpeedOptions {
+  group: string;
+  metricsPort?: number;
+  topicSuffix?: string;
+  concurrency: number;
+}
+
+function metricsPort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a TCP port between 0 and 65535 (0: any free port)');
+  return n;
+}
+
+function groupId(value: string): string {
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(value)) throw new InvalidArgumentError('expected a group id of letters, digits, ".", "_" or "-"');
+  return value;
+}
+
+export function registerSpeed(program: Command): void {
+  program
+    .command('speed')
+    .description('run the savers: save the event topics and the product catalog into the realtime database, exactly once')
+    .option('--group <id>', 'consumer group; every process with the same group shares the partitions', groupId, 'savers')
+    .option('--metrics-port <port>', '/health and /metrics port (default: SPEED_METRICS_PORT or 9464; 0: any free port)', metricsPort)
+    .option('--concurrency <n>', 'partition batches saved at the same time', positiveInt('a number of batches'), 4)
+    .option('--topic-suffix <suffix>', 'read <topic><suffix> and write dead letters to dead-letters<suffix> (tests, benchmarks)')
+    .action(
+      action(async (opts: SpeedOptions) => {
+        const config = loadConfigOrExit();
+        const savers = await startSavers(config, {
+          group: opts.group,
+          metricsPort: opts.metricsPort,
+          concurrency: opts.concurrency,
+          topics: opts.topicSuffix ? saverTopicsWithSuffix(opts.topicSuffix) : undefined,
+        });
+        // SIGTERM or Ctrl-C: finish the batches in hand, commit, leave the group, exit 0.
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        });
+        await savers.stop();
+      }),
+    );
+}

@@ -1,0 +1,2 @@
+export { type SaverHandle, type SaverOptions, startSavers } from './saver.ts';
+export { defaultSaverTopics, type SaverTopics, saverTopicsWithSuffix, sourceTopics } from './topics.ts';

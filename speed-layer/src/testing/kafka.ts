@@ -1,0 +1,54 @@
+/** Test and benchmark helpers on the real Kafka: topics of their own, producing, cleaning up. */
+import { randomBytes } from 'node:crypto';
+import { type Config, createKafka, createKafkaProducer, type EventProducer, type OutgoingMessage } from '@lambdamart/core';
+import { type SaverTopics, saverTopicsWithSuffix } from '../topics.ts';
+
+export function randomSuffix(label: string): string {
+  return `.${label}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates the five saver topics with a suffix (3 partitions each) and returns their names. */
+export async function createSaverTopics(config: Config, suffix: string, partitions = 3): Promise<SaverTopics> {
+  const topics = saverTopicsWithSuffix(suffix);
+  const admin = createKafka({ ...config.kafka, clientId: 'lambdamart-speed-test' }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  return topics;
+}
+
+export async function deleteSaverTopics(config: Config, topics: SaverTopics): Promise<void> {
+  const admin = createKafka({ ...config.kafka, clientId: 'lambdamart-speed-test' }).admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: Object.values(topics), timeout: 10_000 }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function withProducer<T>(config: Config, use: (producer: EventProducer) => Promise<T>): Promise<T> {
+  const producer = createKafkaProducer(createKafka({ ...config.kafka, clientId: 'lambdamart-speed-test' }));
+  await producer.connect();
+  try {
+    return await use(producer);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Events as messages keyed like the real topics (user_id; product_id for the catalog). */
+export function messagesOf(events: readonly object[], key: string): OutgoingMessage[] {
+  return events.map((event) => ({ key: String((event as Record<string, unknown>)[key]), value: JSON.stringify(event) }));
+}
+
+/** Sends in chunks, so one request stays well under the broker's size limit. */
+export async function sendAll(producer: EventProducer, topic: string, messages: readonly OutgoingMessage[], chunk = 2000): Promise<void> {
+  for (let i = 0; i < messages.length; i += chunk) await producer.send(topic, messages.slice(i, i + chunk));
+}
