@@ -1,27 +1,98 @@
 /**
- * The main job behind `npm start`. For now it brings the stack up and says what runs where;
- * the generator, the savers, the batch scheduler and the API join it as they land.
+ * The main job behind `npm start`: the stack, then the whole pipeline side by side in one process
+ * (generator -> Kafka -> savers -> realtime database -> batch scheduler -> warehouse), with a
+ * status line every few seconds that counts events through each layer and says where to look.
+ * Ctrl-C (or SIGTERM) stops the generator first, lets the savers drain and commit, and lets a
+ * running batch job finish or roll back.
  */
-import type { Config } from '@lambdamart/core';
+
+import { startScheduler } from '@lambdamart/batch-layer';
+import { type Config, createLogger, createPool, type Pool } from '@lambdamart/core';
+import { runGenerator } from '@lambdamart/generators';
+import { startSavers } from '@lambdamart/speed-layer';
 import { stackUp } from './stack.ts';
 
-export async function runDemo(config: Config): Promise<void> {
-  await stackUp(config);
-  process.stdout.write(
-    [
-      '',
-      'Lambdamart stack is ready.',
-      `  Kafka brokers:      ${config.kafka.brokers.join(',')}  (topics: lambdamart stack status)`,
-      `  Realtime database:  ${redact(config.realtimeDatabaseUrl)}`,
-      `  Warehouse database: ${redact(config.warehouseDatabaseUrl)}`,
-      '  Stop it with:       npx lambdamart stack down',
-      '',
-    ].join('\n'),
-  );
+export interface DemoOptions {
+  /** Events per second the generator sends (default GENERATOR_RATE). */
+  rate?: number;
+  /** Stop by itself after this long (default: run until Ctrl-C). */
+  durationMs?: number;
+  /** Seconds between status lines. */
+  statusEverySeconds?: number;
 }
 
-function redact(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
+export interface PipelineCounts {
+  sent: number;
+  realtime: number;
+  deadLetters: number;
+  warehouse: number;
+}
+
+/** Events in each layer: raw rows in the realtime database and fact rows in the warehouse. */
+export async function countPipeline(realtime: Pool, warehouse: Pool): Promise<Omit<PipelineCounts, 'sent'>> {
+  const rt = await realtime.query<{ events: number; dead: number }>(
+    `select (select count(*) from transactions) + (select count(*) from product_view_events)
+          + (select count(*) from cart_events) as events,
+            (select count(*) from dead_letters) as dead`,
+  );
+  const wh = await warehouse.query<{ facts: number }>(
+    `select (select count(distinct transaction_id) from fact_sales) + (select count(*) from fact_product_views)
+          + (select count(*) from fact_cart_events) as facts`,
+  );
+  return { realtime: rt.rows[0]?.events ?? 0, deadLetters: rt.rows[0]?.dead ?? 0, warehouse: wh.rows[0]?.facts ?? 0 };
+}
+
+export async function runDemo(config: Config, options: DemoOptions = {}): Promise<void> {
+  await stackUp(config);
+  // The layers log warnings only, so the terminal shows the status lines; LOG_LEVEL=debug shows all.
+  const layerLogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn';
+  const savers = await startSavers(config, { logger: createLogger('speed-layer', layerLogLevel) });
+  const scheduler = await startScheduler(config, { logger: createLogger('batch-layer', layerLogLevel), runAtStart: true });
+  const stop = new AbortController();
+  const rate = options.rate ?? config.generator.rate;
+  let sent = 0;
+  const generator = runGenerator(
+    config,
+    { rate, durationMs: options.durationMs, logger: createLogger('generator', layerLogLevel), onProgress: (p) => (sent = p.sent) },
+    stop.signal,
+  );
+
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out('');
+  out(`Pipeline running: generator at ${rate} events/s -> Kafka -> savers -> realtime DB; batch on "${config.batchCron}" -> warehouse.`);
+  out(`  Saver health and metrics: http://127.0.0.1:${savers.metricsPort}/health  http://127.0.0.1:${savers.metricsPort}/metrics`);
+  out('  Realtime data:  psql postgres://lambdamart:lambdamart@127.0.0.1:5432/lambdamart_realtime  (transactions, speed_minute_metrics)');
+  out('  Warehouse:      psql postgres://lambdamart:lambdamart@127.0.0.1:5432/lambdamart_warehouse  (fact_sales, rfm_analysis, job_runs)');
+  out('  Batch runs:     npx lambdamart batch list');
+  out('Ctrl-C stops it cleanly.');
+
+  const realtime = createPool(config.realtimeDatabaseUrl, { max: 1, application: 'lambdamart-demo' });
+  const warehouse = createPool(config.warehouseDatabaseUrl, { max: 1, application: 'lambdamart-demo' });
+  const report = async () => {
+    const counts = await countPipeline(realtime, warehouse).catch(() => null);
+    if (counts) {
+      out(
+        `${new Date().toISOString()}  sent ${sent}  realtime ${counts.realtime}  dead letters ${counts.deadLetters}  warehouse ${counts.warehouse}`,
+      );
+    }
+  };
+  const timer = setInterval(() => void report(), (options.statusEverySeconds ?? 10) * 1000);
+
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const summary = await generator;
+    out(`generator stopped (${summary.stoppedBy}): ${summary.sent} events acknowledged by Kafka`);
+  } finally {
+    clearInterval(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await savers.stop();
+    await scheduler.stop();
+    await report();
+    await realtime.end();
+    await warehouse.end();
+    out('Pipeline stopped. The stack keeps running: npx lambdamart stack down stops it.');
+  }
 }
