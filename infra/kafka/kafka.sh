@@ -264,7 +264,9 @@ started_in_log() { # OFFSET
   [[ -f "$SERVER_LOG" ]] || return 1
   local offset=$1
   (($(stat -c %s "$SERVER_LOG") >= offset)) || offset=0 # the log was rotated meanwhile
-  tail -c +"$((offset + 1))" "$SERVER_LOG" | grep -q 'Kafka Server started'
+  # Not `tail | grep -q`: grep -q exits at the first match, tail then dies of SIGPIPE once this
+  # run's log is larger than a pipe buffer, and pipefail would turn the match into a failure.
+  grep -q 'Kafka Server started' < <(tail -c +"$((offset + 1))" "$SERVER_LOG")
 }
 
 # After a failed start: the last 20 lines of this run's server.log, plus any
