@@ -8,17 +8,9 @@
  */
 import { parseArgs } from 'node:util';
 import { createKafka, createKafkaProducer, type EventProducer, loadConfigOrExit, type ProducerCompression } from '@lambdamart/core';
-import {
-  createTopics,
-  deleteTopics,
-  type GeneratorSummary,
-  generateEvents,
-  generatorTopicsWithSuffix,
-  kafkaSink,
-  MaxRateEventTimeRate,
-  sendEvents,
-  serializeEvent,
-} from '@lambdamart/generators';
+import { type GeneratorSummary, generateEvents, kafkaSink, MaxRateEventTimeRate, sendEvents, serializeEvent } from '@lambdamart/generators';
+import { generatorTopicsWithSuffix } from '@lambdamart/generators/testing';
+import { createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 
 const { values: args } = parseArgs({
   options: {
@@ -97,7 +89,7 @@ const row = (what: string, s: { sent: number; bytes: number; elapsedMs: number }
   ]);
 };
 
-await createTopics(config, renames);
+await createTestTopics(config, Object.values(renames));
 try {
   const baseline = await runBaseline(Number(args['baseline-seconds']) * 1000);
   row('baseline: one awaited send() per event', baseline);
@@ -155,5 +147,5 @@ try {
   );
 } finally {
   clearInterval(sampleRss);
-  await deleteTopics(config, renames);
+  await deleteTestTopics(config, Object.values(renames));
 }

@@ -10,5 +10,4 @@ export * from './random.ts';
 export * from './run.ts';
 export * from './send.ts';
 export * from './sinks.ts';
-export * from './testing/topics.ts';
 export * from './world.ts';

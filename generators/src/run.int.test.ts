@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKafka, createKafkaProducer, loadConfig, Topics } from '@lambdamart/core';
+import { countMessages, createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 import { importCsv, planImport } from './csv/import.ts';
 import { runGenerator } from './run.ts';
 import type { GeneratorSummary } from './send.ts';
 import { kafkaSink } from './sinks.ts';
-import { countMessages, createTopics, deleteTopics, generatorTopicsWithSuffix } from './testing/topics.ts';
+import { generatorTopicsWithSuffix } from './testing/topics.ts';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
 const root = resolve(import.meta.dirname, '../..');
@@ -27,8 +28,8 @@ async function countAll(renames: Record<string, string>): Promise<Record<string,
 describe('generator into Kafka', () => {
   const renames = generatorTopicsWithSuffix('gen-test');
   const suffix = (renames[Topics.transactions.name] as string).slice(Topics.transactions.name.length);
-  before(() => createTopics(config, renames));
-  after(() => deleteTopics(config, renames));
+  before(() => createTestTopics(config, Object.values(renames)));
+  after(() => deleteTestTopics(config, Object.values(renames)));
 
   it('puts exactly what it reports as sent into the topics, bad events included', async () => {
     const before = await countAll(renames);

@@ -14,18 +14,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runJobs } from '@lambdamart/batch-layer';
 import { type Config, createLogger, type EventKind, loadConfig, parseEvent } from '@lambdamart/core';
-import {
-  createTopics,
-  deleteTopics,
-  generateEvents,
-  generatorOptionsFor,
-  generatorTopicsWithSuffix,
-  type RunGeneratorOptions,
-  runGenerator,
-  serializeEvent,
-} from '@lambdamart/generators';
+import { generateEvents, generatorOptionsFor, type RunGeneratorOptions, runGenerator, serializeEvent } from '@lambdamart/generators';
+import { generatorTopicsWithSuffix } from '@lambdamart/generators/testing';
 import { saverTopicsWithSuffix, startSavers } from '@lambdamart/speed-layer';
-import { withPool, withTempDatabase } from '@lambdamart/test-helpers';
+import { createTestTopics, deleteTestTopics, withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 
 const idOf = (kind: EventKind, event: Record<string, unknown>) => String(kind === 'transaction' ? event.transaction_id : event.event_id);
@@ -73,7 +65,7 @@ describe('the pipeline end to end', { timeout: 300_000 }, () => {
         const renames = generatorTopicsWithSuffix(label);
         const suffix = (Object.values(renames)[0] ?? '').slice((Object.keys(renames)[0] ?? '').length);
         const saverTopics = saverTopicsWithSuffix(suffix);
-        await createTopics(config, { ...renames, dlq: saverTopics.deadLetters });
+        await createTestTopics(config, [...Object.values(renames), saverTopics.deadLetters]);
         const logger = createLogger('e2e', 'warn');
         try {
           // 1. The generator: a day of seeded history with some deliberately bad events.
@@ -128,7 +120,7 @@ describe('the pipeline end to end', { timeout: 300_000 }, () => {
           assert.equal(facts?.failed, 0, 'every batch job succeeded');
           assert.equal(facts?.facts, realtime.events, 'every realtime event is one fact in the warehouse');
         } finally {
-          await deleteTopics(config, { ...renames, dlq: saverTopics.deadLetters });
+          await deleteTestTopics(config, [...Object.values(renames), saverTopics.deadLetters]);
           await rm(lakeDir, { recursive: true, force: true });
         }
       }),

@@ -1,6 +1,7 @@
 /** Test and benchmark helpers on the real Kafka: topics of their own, producing, cleaning up. */
 import { randomBytes } from 'node:crypto';
 import { type Config, createKafka, createKafkaProducer, type EventProducer, type OutgoingMessage } from '@lambdamart/core';
+import { createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 import { type SaverTopics, saverTopicsWithSuffix } from '../topics.ts';
 
 export function randomSuffix(label: string): string {
@@ -10,27 +11,12 @@ export function randomSuffix(label: string): string {
 /** Creates the five saver topics with a suffix (3 partitions each) and returns their names. */
 export async function createSaverTopics(config: Config, suffix: string, partitions = 3): Promise<SaverTopics> {
   const topics = saverTopicsWithSuffix(suffix);
-  const admin = createKafka({ ...config.kafka, clientId: 'lambdamart-speed-test' }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTestTopics(config, Object.values(topics), partitions);
   return topics;
 }
 
 export async function deleteSaverTopics(config: Config, topics: SaverTopics): Promise<void> {
-  const admin = createKafka({ ...config.kafka, clientId: 'lambdamart-speed-test' }).admin();
-  await admin.connect();
-  try {
-    await admin.deleteTopics({ topics: Object.values(topics), timeout: 10_000 }).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
+  await deleteTestTopics(config, Object.values(topics));
 }
 
 export async function withProducer<T>(config: Config, use: (producer: EventProducer) => Promise<T>): Promise<T> {
