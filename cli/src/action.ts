@@ -30,3 +30,30 @@ export function positiveInt(what: string) {
     return n;
   };
 }
+
+/**
+ * Ctrl-C and SIGTERM for long-running commands: the first signal calls `stop` (a clean shutdown);
+ * a repeat within `sameWithinMs` is the same Ctrl-C delivered twice (to the terminal's process
+ * group and forwarded again by npm/npx) and is ignored; a later one forces an exit. The handlers
+ * stay installed until the returned function is called, so no signal falls through to Node's
+ * default of dying mid-shutdown.
+ */
+export function onStopSignals(stop: (signal: NodeJS.Signals) => void, options: { sameWithinMs?: number } = {}): () => void {
+  const sameWithinMs = options.sameWithinMs ?? 1000;
+  let first: number | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    if (first === undefined) {
+      first = Date.now();
+      stop(signal);
+    } else if (Date.now() - first > sameWithinMs) {
+      process.stderr.write(`lambdamart: ${signal} again, stopping at once\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

@@ -10,6 +10,7 @@ import { startScheduler } from '@lambdamart/batch-layer';
 import { type Config, createLogger, createPool, type Pool } from '@lambdamart/core';
 import { runGenerator } from '@lambdamart/generators';
 import { startSavers } from '@lambdamart/speed-layer';
+import { onStopSignals } from './action.ts';
 import { stackUp } from './stack.ts';
 
 export interface DemoOptions {
@@ -78,21 +79,21 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
   };
   const timer = setInterval(() => void report(), (options.statusEverySeconds ?? 10) * 1000);
 
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const releaseSignals = onStopSignals(() => {
+    out('stopping: generator first, then the savers commit and a running batch job finishes…');
+    stop.abort();
+  });
   try {
     const summary = await generator;
     out(`generator stopped (${summary.stoppedBy}): ${summary.sent} events acknowledged by Kafka`);
   } finally {
     clearInterval(timer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await savers.stop();
     await scheduler.stop();
     await report();
     await realtime.end();
     await warehouse.end();
     out('Pipeline stopped. The stack keeps running: npx lambdamart stack down stops it.');
+    releaseSignals();
   }
 }

@@ -2,7 +2,7 @@ import { createLogger, loadConfigOrExit } from '@lambdamart/core';
 import { GeneratorDefaults, type GeneratorSummary, parseMix, type RunGeneratorOptions, runGenerator } from '@lambdamart/generators';
 import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { action, positiveInt } from '../action.ts';
+import { action, onStopSignals, positiveInt } from '../action.ts';
 
 interface GenerateFlags {
   rate: number | 'max';
@@ -171,15 +171,8 @@ export function registerGenerate(program: Command): void {
           throw new InvalidArgumentError('--batch-size: at most 10000, so a request stays under the broker limit');
         const config = loadConfigOrExit();
         const controller = new AbortController();
-        let signals = 0;
-        const stop = (signal: NodeJS.Signals) => {
-          signals++;
-          // First signal: stop generating and flush what is in flight. Second: give up at once.
-          if (signals > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
-          controller.abort();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        // First signal: stop generating and flush what is in flight; a later one gives up at once.
+        const releaseSignals = onStopSignals(() => controller.abort());
         const progress = progressReporter(flags);
         try {
           const suffix = flags.topicSuffix;
@@ -211,8 +204,7 @@ export function registerGenerate(program: Command): void {
           printSummary(summary, flags);
         } finally {
           progress.stop();
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
+          releaseSignals();
         }
       }),
     );

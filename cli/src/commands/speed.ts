@@ -1,7 +1,7 @@
 import { loadConfigOrExit } from '@lambdamart/core';
 import { saverTopicsWithSuffix, startSavers } from '@lambdamart/speed-layer';
 import { type Command, InvalidArgumentError } from 'commander';
-import { action, positiveInt } from '../action.ts';
+import { action, onStopSignals, positiveInt } from '../action.ts';
 
 interface SpeedOptions {
   group: string;
@@ -40,11 +40,12 @@ export function registerSpeed(program: Command): void {
           topics: opts.topicSuffix ? saverTopicsWithSuffix(opts.topicSuffix) : undefined,
         });
         // SIGTERM or Ctrl-C: finish the batches in hand, commit, leave the group, exit 0.
+        let releaseSignals = () => {};
         await new Promise<void>((resolve) => {
-          process.once('SIGTERM', resolve);
-          process.once('SIGINT', resolve);
+          releaseSignals = onStopSignals(() => resolve());
         });
         await savers.stop();
+        releaseSignals();
       }),
     );
 }
