@@ -1,5 +1,5 @@
 /** What every batch job receives and returns. */
-import type { Config, Logger, PoolClient } from '@lambdamart/core';
+import type { Config, Logger, Pool, PoolClient } from '@lambdamart/core';
 
 export type AnalyticsEngine = 'duckdb' | 'postgres';
 
@@ -39,6 +39,12 @@ export interface JobContext {
   /** The watermark of another job, read in this transaction. */
   watermarkOf: (job: string) => Promise<Date | null>;
   recordOutside: (sql: string, values: unknown[]) => Promise<void>;
+  /**
+   * The batch pools, for work beside the job's transaction (parallel COPY, building a table that
+   * is swapped in at commit). Anything written through them must be invisible until the job's
+   * transaction commits, or harmless if the job fails.
+   */
+  pools: { realtime: Pool; warehouse: Pool };
 }
 
 export interface JobResult {

@@ -49,8 +49,8 @@ export interface BatchPools {
 
 export function createBatchPools(config: Config): BatchPools {
   return {
-    realtime: createPool(config.realtimeDatabaseUrl, { max: 2, application: 'lambdamart-batch' }),
-    warehouse: createPool(config.warehouseDatabaseUrl, { max: 4, application: 'lambdamart-batch' }),
+    realtime: createPool(config.realtimeDatabaseUrl, { max: 4, application: 'lambdamart-batch' }),
+    warehouse: createPool(config.warehouseDatabaseUrl, { max: 6, application: 'lambdamart-batch' }),
   };
 }
 
@@ -122,6 +122,7 @@ export async function runJob(
         recordOutside: async (sql, values) => {
           await pools.warehouse.query(sql, values);
         },
+        pools,
       };
       const result = await job.run(ctx);
       if (result.watermark) {

@@ -5,15 +5,24 @@ const products = 2000;
 const users = 50_000;
 const countries = `(array['US','GB','DE','FR','JP','BR','IN','CA'])`;
 
+/** The history: event times spread over 2026-01-01 .. 2026-12-30. */
+export const yearOfHistory = `timestamptz '2026-01-01' + (random() * 364 * 86400) * interval '1 second'`;
+
+/** What an incremental run sees: the next day's events, 2% of them arriving up to a week late. */
+export const nextDayWithLateEvents = `case when random() < 0.02
+  then timestamptz '2026-12-24' + (random() * 7 * 86400) * interval '1 second'
+  else timestamptz '2026-12-31' + (random() * 86400) * interval '1 second' end`;
+
 /**
  * Adds `count` events: 10% orders (1-4 lines), 70% views, 20% cart events. Users are Zipf-ish
  * (a few buy a lot); each lives in one country, and 1% of their orders come from another (a move).
+ * `eventTime` and `ingested` are SQL expressions evaluated per row.
  */
-export async function synthesise(rt: Pool, count: number, ingested: string, offset: number): Promise<void> {
+export async function synthesise(rt: Pool, count: number, options: { eventTime: string; ingested: string; offset: number }): Promise<void> {
+  const { eventTime, ingested, offset } = options;
   const orders = Math.round(count * 0.1);
   const views = Math.round(count * 0.7);
   const carts = count - orders - views;
-  const eventTime = `timestamptz '2026-01-01' + (random() * 364 * 86400) * interval '1 second'`;
   const userNumber = `floor(${users} * power(random(), 3))::int`;
   const country = (u: string) => `${countries}[1 + (${u} + case when random() < 0.01 then 1 else 0 end) % 8]`;
   const product = `'p' || (1 + floor(${products} * power(random(), 2))::int)`;
