@@ -2,6 +2,7 @@ export * from './analytics.ts';
 export * from './job.ts';
 export { DataQualityError } from './jobs/quality.ts';
 export * from './lake.ts';
+export * from './lake-archive.ts';
 export * from './purge.ts';
 export * from './runner.ts';
 export * from './scd2.ts';

@@ -4,7 +4,7 @@
  * keep one row per key) rather than losing rows.
  */
 import type { JobDefinition } from '../job.ts';
-import { archiveToLake } from '../lake.ts';
+import { archiveToLake } from '../lake-archive.ts';
 import { extractWindow } from '../window.ts';
 
 export const archiveJob: JobDefinition = {
