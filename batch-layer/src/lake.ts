@@ -5,11 +5,10 @@
  * and a reader keeps one row per key (an archive that is retried may write a row twice).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { PoolClient } from '@lambdamart/core';
-import { loadModel } from '@lambdamart/warehouse';
 import { copyFileToTable } from './copy.ts';
 import { type StagedKind, StagingTables } from './staging.ts';
 
