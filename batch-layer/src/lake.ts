@@ -4,13 +4,10 @@
  * written in LAKE_DIR/_incoming and renamed into place, so a half-written file is never seen),
  * and a reader keeps one row per key (an archive that is retried may write a row twice).
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
-import type { PoolClient } from '@lambdamart/core';
-import { copyFileToTable } from './copy.ts';
-import { type StagedKind, StagingTables } from './staging.ts';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { StagedKind } from './staging.ts';
 
 export interface LakeDataset {
   /** Folder under LAKE_DIR. */
@@ -144,12 +141,13 @@ export const lakeDatasets: readonly LakeDataset[] = [
 export const duckColumns = (d: LakeDataset) => `{${d.columns.map(([c, t]) => `'${c}': '${t}'`).join(', ')}}`;
 export const quote = (path: string) => `'${path.replaceAll("'", "''")}'`;
 
-export async function withDuckdb<T>(use: (duck: Awaited<ReturnType<DuckDBInstance['connect']>>) => Promise<T>): Promise<T> {
+/** An in-memory DuckDB (UTC) for `use`; more connections to it come from the instance. */
+export async function withDuckdb<T>(use: (duck: DuckDBConnection, instance: DuckDBInstance) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB' });
   const duck = await instance.connect();
   try {
     await duck.run("set TimeZone = 'UTC'");
-    return await use(duck);
+    return await use(duck, instance);
   } finally {
     duck.closeSync();
     instance.closeSync();
@@ -161,32 +159,9 @@ export async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => join(e.parentPath, e.name));
 }
 
-/**
- * Loads the lake's rows (one per key, the last ingested) into the job's stg_* tables; returns
- * rows per kind. A dataset without files stages nothing.
- */
-export async function stageFromLake(wh: PoolClient, lakeDir: string, kinds: readonly StagedKind[]): Promise<Record<string, number>> {
-  const lake = resolve(lakeDir);
-  const scratch = join(lake, '_incoming', `read-${randomUUID().slice(0, 8)}`);
-  await mkdir(scratch, { recursive: true });
-  const counts: Record<string, number> = {};
-  try {
-    await withDuckdb(async (duck) => {
-      for (const dataset of lakeDatasets.filter((d) => kinds.includes(d.kind))) {
-        counts[dataset.kind] = 0;
-        if ((await filesUnder(join(lake, dataset.name))).length === 0) continue;
-        const csv = join(scratch, `${dataset.name}.csv`);
-        await duck.run(
-          `copy (select ${dataset.staged.join(', ')}
-                 from read_parquet(${quote(join(lake, dataset.name, '*', '*.parquet'))}, hive_partitioning = false)
-                 qualify row_number() over (partition by ${dataset.key.join(', ')} order by ingested_at desc) = 1)
-           to ${quote(csv)} (header false)`,
-        );
-        counts[dataset.kind] = await copyFileToTable(wh, csv, StagingTables[dataset.kind], dataset.staged);
-      }
-    });
-    return counts;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+/** DuckDB's read of every lake file of `dataset` (a row may be there twice), or null without files. */
+export async function lakeFiles(lakeDir: string, dataset: LakeDataset): Promise<string | null> {
+  const dir = join(resolve(lakeDir), dataset.name);
+  if ((await filesUnder(dir)).length === 0) return null;
+  return `read_parquet(${quote(join(dir, '*', '*.parquet'))}, hive_partitioning = false)`;
 }

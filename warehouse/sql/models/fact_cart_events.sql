@@ -1,17 +1,18 @@
--- fact_cart_events: one row per cart add or remove, point-in-time joined like fact_sales.
-insert into fact_cart_events (
-    event_id, date_id, customer_id, product_id_pk, geography_id, user_id, product_id, session_id,
-    event_type, quantity, unit_price, total_amount, event_timestamp, event_date, ingested_at
-)
+-- fact_cart_events: one row per cart add or remove, point-in-time joined like fact_sales (and,
+-- like it, written in the SQL PostgreSQL and DuckDB share).
 with carts as (
-    select * from stg_cart_events
+    select
+        *,
+        cast(event_timestamp at time zone 'UTC' as date) as event_date
+    from stg_cart_events
 ),
 
 final as (
     select
         -- ids
         e.event_id,
-        to_char(e.event_timestamp at time zone 'UTC', 'YYYYMMDD')::integer as date_id,
+        cast(date_part('year', e.event_date) * 10000 + date_part('month', e.event_date) * 100
+             + date_part('day', e.event_date) as integer) as date_id,  -- yyyymmdd
         coalesce(c.customer_id, -1) as customer_id,
         coalesce(p.product_id_pk, -1) as product_id_pk,
         coalesce(g.geography_id, -1) as geography_id,
@@ -20,22 +21,21 @@ final as (
         -- numerics
         e.quantity,
         e.price as unit_price,
-        e.quantity * e.price as total_amount,
+        cast(e.quantity * e.price as decimal(14, 2)) as total_amount,
         -- timestamps
         e.event_timestamp,
-        (e.event_timestamp at time zone 'UTC')::date as event_date,
+        e.event_date,
         e.ingested_at
     from carts e
     left join dim_customers c
         on c.user_id = e.user_id
        and e.event_timestamp >= c.effective_from
-       and (c.effective_to is null or e.event_timestamp < c.effective_to)
+       and e.event_timestamp < coalesce(c.effective_to, cast('infinity' as timestamptz))
     left join dim_products p
         on p.product_id = e.product_id
        and e.event_timestamp >= p.effective_from
-       and (p.effective_to is null or e.event_timestamp < p.effective_to)
+       and e.event_timestamp < coalesce(p.effective_to, cast('infinity' as timestamptz))
     left join dim_geography g on g.country = e.country
 )
 
 select * from final
-on conflict (event_id, event_date) do nothing;

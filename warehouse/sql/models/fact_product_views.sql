@@ -1,17 +1,18 @@
--- fact_product_views: one row per view, point-in-time joined like fact_sales.
-insert into fact_product_views (
-    event_id, date_id, customer_id, product_id_pk, geography_id, user_id, product_id, session_id,
-    event_type, view_duration, event_timestamp, event_date, ingested_at
-)
+-- fact_product_views: one row per view, point-in-time joined like fact_sales (and, like it,
+-- written in the SQL PostgreSQL and DuckDB share).
 with views as (
-    select * from stg_product_views
+    select
+        *,
+        cast(event_timestamp at time zone 'UTC' as date) as event_date
+    from stg_product_views
 ),
 
 final as (
     select
         -- ids
         v.event_id,
-        to_char(v.event_timestamp at time zone 'UTC', 'YYYYMMDD')::integer as date_id,
+        cast(date_part('year', v.event_date) * 10000 + date_part('month', v.event_date) * 100
+             + date_part('day', v.event_date) as integer) as date_id,  -- yyyymmdd
         coalesce(c.customer_id, -1) as customer_id,
         coalesce(p.product_id_pk, -1) as product_id_pk,
         coalesce(g.geography_id, -1) as geography_id,
@@ -21,19 +22,18 @@ final as (
         v.view_duration,
         -- timestamps
         v.event_timestamp,
-        (v.event_timestamp at time zone 'UTC')::date as event_date,
+        v.event_date,
         v.ingested_at
     from views v
     left join dim_customers c
         on c.user_id = v.user_id
        and v.event_timestamp >= c.effective_from
-       and (c.effective_to is null or v.event_timestamp < c.effective_to)
+       and v.event_timestamp < coalesce(c.effective_to, cast('infinity' as timestamptz))
     left join dim_products p
         on p.product_id = v.product_id
        and v.event_timestamp >= p.effective_from
-       and (p.effective_to is null or v.event_timestamp < p.effective_to)
+       and v.event_timestamp < coalesce(p.effective_to, cast('infinity' as timestamptz))
     left join dim_geography g on g.country = v.country
 )
 
 select * from final
-on conflict (event_id, event_date) do nothing;
