@@ -1,12 +1,38 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Pool } from '@lambdamart/core';
+import type { JobReport, RunOptions } from './job.ts';
+import { todayUtc } from './jobs/analytics.ts';
 import { runJobs } from './runner.ts';
 import { addCart, addCatalog, addOrder, addView, withBatchDatabases } from './testing/fixtures.ts';
 
 async function rows(wh: Pool, sql: string): Promise<Record<string, unknown>[]> {
   return (await wh.query(sql)).rows;
 }
+
+/** A pseudo-random sequence in [0, 1), the same on every run. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+/** Every analytics row, without load times. */
+async function analyticsTables(wh: Pool): Promise<Record<string, Record<string, unknown>[]>> {
+  const tables = {
+    product_performance: 'select * from product_performance order by analysis_date, product_id',
+    rfm_analysis: 'select * from rfm_analysis order by analysis_date, user_id',
+    customer_segments: 'select segment_name, customer_count, total_revenue, avg_order_value from customer_segments order by 1',
+    sales_trends: 'select * from sales_trends order by period_type, period_value, category',
+  };
+  const result: Record<string, Record<string, unknown>[]> = {};
+  for (const [table, sql] of Object.entries(tables)) result[table] = (await rows(wh, sql)).map(({ created_at: _c, ...r }) => r);
+  return result;
+}
+
+const analyticsRun = (reports: JobReport[]) => reports.find((r) => r.job === 'analytics')?.details ?? {};
 
 describe('analytics', () => {
   it('RFM: scores by quintile and segments on a hand-checked dataset; frequency counts orders, not lines', async () => {
@@ -179,6 +205,76 @@ describe('analytics', () => {
       // Something to compare: conversion and growth are not all NULL.
       assert.ok(postgres.product_performance?.some((r) => r.conversion_rate !== null));
       assert.ok(postgres.sales_trends?.some((r) => r.growth_rate !== null));
+    });
+  });
+
+  it('a scheduled run gives what a full recompute gives: new and late days, a category change, re-pointed sales', async () => {
+    await withBatchDatabases('incremental', async ({ config, rt, wh }) => {
+      const upToAnalytics = ['dimensions', 'facts', 'analytics'];
+      const random = seeded(7);
+      const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
+      const products = ['p1', 'p2', 'p3', 'p4', 'p5'];
+      const categories = ['Sports', 'Books', 'Home'];
+      for (const [i, p] of products.entries())
+        await addCatalog(rt, p, '2025-06-01T00:00:00Z', { price: 3 + i, category: categories[i % 3] });
+      await addCatalog(rt, 'p3', '2026-03-25T00:00:00Z', { price: 9, category: 'Home' });
+      // Events on `days` days from March 1st, 2026.
+      const events = async (firstDay: number, days: number, count: number) => {
+        const at = () =>
+          new Date(Date.UTC(2026, 2, 1 + firstDay + Math.floor(random() * days), 8 + Math.floor(random() * 12))).toISOString();
+        for (let i = 0; i < count; i++) {
+          const user = `u${Math.floor(random() * 12)}`;
+          await addOrder(rt, {
+            user,
+            at: at(),
+            lines: [[pick(products), 1 + Math.floor(random() * 3), 1 + Math.round(random() * 4000) / 100]],
+          });
+          await addView(rt, user, pick(products), at());
+          await addCart(rt, user, pick(products), at(), random() < 0.7 ? 'add' : 'remove');
+        }
+      };
+      await events(0, 30, 60);
+      const first = analyticsRun(await runJobs(config, upToAnalytics, { triggeredBy: 'test' }));
+      assert.equal(first.replica, 'rebuilt: no replica recorded');
+      const recomputed = async (options: RunOptions) => {
+        const before = await analyticsTables(wh);
+        const run = analyticsRun(await runJobs(config, ['analytics'], { ...options, triggeredBy: 'test' }));
+        assert.deepEqual(before, await analyticsTables(wh), 'the same tables recomputed in full');
+        return run;
+      };
+
+      // Twice the next days and some late ones: product_performance recomputed for those days,
+      // the replica's views and cart events left behind until a run reads them all.
+      for (const firstDay of [30, 31]) {
+        await events(firstDay, 2, 15);
+        await events(5, 20, 10);
+        const changed = analyticsRun(await runJobs(config, upToAnalytics, { triggeredBy: 'test' }));
+        assert.equal(changed.replica, 'refreshed');
+        assert.deepEqual(changed.performance, { dates: (changed.performance as { dates: number }).dates, products: 0 });
+      }
+      assert.equal((await recomputed({ to: todayUtc() })).performance, 'all');
+
+      // p2 moving to another category, and a p3 version arriving late inside its history (the
+      // dimensions job re-points the sales it covers).
+      await events(32, 1, 10);
+      await addCatalog(rt, 'p2', '2026-03-31T00:00:00Z', { price: 4, category: 'Toys' });
+      await addCatalog(rt, 'p3', '2026-03-10T00:00:00Z', { price: 7, category: 'Sports' });
+      const recategorized = analyticsRun(await runJobs(config, upToAnalytics, { triggeredBy: 'test' }));
+      assert.ok((recategorized.performance as { products: number }).products >= 1, 'p2 recomputed on every day');
+      assert.ok((await analyticsTables(wh)).product_performance?.some((r) => r.product_id === 'p2' && r.category === 'Toys'));
+      assert.equal((await recomputed({ fullRefresh: true })).replica, 'rebuilt: a full refresh');
+
+      // After the PostgreSQL engine rewrote product_performance, DuckDB recomputes all of it once.
+      await runJobs(config, ['analytics'], { engine: 'postgres', fullRefresh: true, triggeredBy: 'test' });
+      await events(33, 1, 5);
+      const afterPostgres = analyticsRun(await runJobs(config, upToAnalytics, { triggeredBy: 'test' }));
+      assert.deepEqual([afterPostgres.replica, afterPostgres.performance], ['refreshed', 'all']);
+
+      // A replica other than the recorded one (a run that died after writing it) is not trusted.
+      await events(34, 1, 5);
+      await wh.query('update analytics_replica set replica_id = gen_random_uuid()');
+      const third = analyticsRun(await runJobs(config, upToAnalytics, { triggeredBy: 'test' }));
+      assert.equal(third.replica, 'rebuilt: the replica file is not the recorded one');
     });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * analytics: product_performance, rfm_analysis, customer_segments, sales_trends as of the run
- * date (or --to), recomputed from the facts in one transaction. Skipped when neither the facts
- * nor the dimensions moved since the last run for the same date: no new data, no change.
+ * date (or --to), in one transaction. A scheduled run recomputes product_performance only for
+ * what changed since the last one (see analytics.ts), and is skipped when neither the facts nor
+ * the dimensions moved since the last run for the same date: no new data, no change. A ranged
+ * run recomputes every output; a full refresh also rebuilds DuckDB's replica of the facts.
  */
 import { buildAnalytics } from '../analytics.ts';
 import type { JobDefinition } from '../job.ts';
@@ -21,8 +23,9 @@ export const analyticsJob: JobDefinition = {
       .filter((d): d is Date => d !== null)
       .map((d) => d.getTime());
     const inputsWatermark = inputs.length ? new Date(Math.max(...inputs)) : null;
+    const scheduled = !options.fullRefresh && !options.from && !options.to;
 
-    if (!options.fullRefresh && !options.from && !options.to && ctx.watermark && inputsWatermark) {
+    if (scheduled && ctx.watermark && inputsWatermark) {
       const { rows } = await wh.query<{ n: number }>('select count(*)::bigint as n from rfm_analysis where analysis_date = $1', [
         analysisDate,
       ]);
@@ -30,12 +33,14 @@ export const analyticsJob: JobDefinition = {
         return { rowsIn: 0, rowsOut: 0, details: { skipped: 'no new facts or dimension changes', analysisDate } };
       }
     }
-    const run = await buildAnalytics(wh, options.engine ?? 'duckdb', analysisDate);
+    const engine = options.engine ?? 'duckdb';
+    const run = await buildAnalytics(ctx, engine, analysisDate, options.fullRefresh ? 'rebuild' : scheduled ? 'changed' : 'all');
+    ctx.logger.info({ steps: run.steps }, 'analytics steps (seconds)');
     return {
       rowsIn: run.rowsIn,
       rowsOut: run.rowsOut,
       watermark: options.from || options.to ? undefined : inputsWatermark,
-      details: { analysisDate, engine: options.engine ?? 'duckdb', ...run.perModel },
+      details: { analysisDate, engine, replica: run.replica, performance: run.performance, ...run.perModel },
     };
   },
 };

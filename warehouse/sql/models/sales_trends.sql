@@ -12,37 +12,49 @@ with lines as (
     where f.event_date <= cast(:'analysis_date' as date)
 ),
 
+-- Per day first: all lines of an order share its day, so a period's distinct orders are the sum
+-- of its days' and the periods below add up a few thousand rows instead of every line three times.
+daily as (
+    select
+        event_date, category,
+        count(distinct transaction_id) as total_sales,
+        sum(total_amount) as total_revenue,
+        sum(quantity) as total_quantity
+    from lines
+    group by event_date, category
+),
+
 periods as (
     select
         'week' as period_type,
         cast(extract(isoyear from event_date) as integer) || '-W'
             || lpad(cast(cast(extract(week from event_date) as integer) as varchar), 2, '0') as period_value,
         cast(date_trunc('week', event_date) as date) as period_start,
-        lines.*
-    from lines
+        daily.*
+    from daily
     union all
     select
         'month',
         cast(extract(year from event_date) as integer) || '-'
             || lpad(cast(cast(extract(month from event_date) as integer) as varchar), 2, '0'),
         cast(date_trunc('month', event_date) as date),
-        lines.*
-    from lines
+        daily.*
+    from daily
     union all
     select
         'quarter',
         cast(extract(year from event_date) as integer) || '-Q' || cast(cast(extract(quarter from event_date) as integer) as varchar),
         cast(date_trunc('quarter', event_date) as date),
-        lines.*
-    from lines
+        daily.*
+    from daily
 ),
 
 totals as (
     select
         period_type, period_value, period_start, category,
-        count(distinct transaction_id) as total_sales,
-        sum(total_amount) as total_revenue,
-        sum(quantity) as total_quantity
+        sum(total_sales) as total_sales,
+        sum(total_revenue) as total_revenue,
+        sum(total_quantity) as total_quantity
     from periods
     group by period_type, period_value, period_start, category
 ),
