@@ -122,6 +122,58 @@ describe('dimensions and facts (SCD2, point in time)', () => {
     });
   });
 
+  it('customer versions: a late order rewrites the history from its time, facts follow; a rerun changes nothing', async () => {
+    await withBatchDatabases('scdl', async ({ config, rt, wh }) => {
+      await addCatalog(rt, 'p1', '2025-01-01T00:00:00Z', { price: 50 });
+      await addOrder(rt, { user: 'u1', at: '2026-01-10T10:00:00Z', lines: [['p1', 3, 50]] });
+      await addOrder(rt, { user: 'u1', at: '2026-03-10T10:00:00Z', lines: [['p1', 2, 50]] });
+      await addView(rt, 'u1', 'p1', '2026-02-20T10:00:00Z');
+      await runJobs(config, ['dimensions', 'facts'], { triggeredBy: 'test' });
+      const versions = async () =>
+        (
+          await wh.query(
+            `select customer_id as key, customer_segment, effective_from, effective_to, total_transactions, total_spent::float as spent
+             from dim_customers where user_id = 'u1' order by effective_from`,
+          )
+        ).rows;
+      const before = await versions();
+      assert.deepEqual(
+        before.map((v) => [v.customer_segment, iso(v.effective_from), iso(v.effective_to), v.total_transactions, v.spent]),
+        [
+          ['Low Value', '2026-01-10T10:00:00.000Z', '2026-03-10T10:00:00.000Z', 1, 150],
+          ['Medium Value', '2026-03-10T10:00:00.000Z', null, 2, 250],
+        ],
+      );
+      const viewKey = async () => (await wh.query<{ k: number }>('select customer_id as k from fact_product_views')).rows[0]?.k;
+      assert.equal(await viewKey(), before[0]?.key, 'the February view joins the January version');
+
+      // An order of February 1 arrives late: u1 reaches Medium Value then, not in March.
+      await addOrder(rt, { user: 'u1', at: '2026-02-01T10:00:00Z', lines: [['p1', 1, 50]] });
+      await runJobs(config, ['dimensions', 'facts'], { triggeredBy: 'test' });
+      const after = await versions();
+      assert.deepEqual(
+        after.map((v) => [v.key, v.customer_segment, iso(v.effective_from), iso(v.effective_to), v.total_transactions, v.spent]),
+        [
+          [before[0]?.key, 'Low Value', '2026-01-10T10:00:00.000Z', '2026-02-01T10:00:00.000Z', 1, 150],
+          [before[1]?.key, 'Medium Value', '2026-02-01T10:00:00.000Z', null, 3, 300],
+        ],
+        'the versions keep their keys and take their new ranges and totals',
+      );
+      assert.equal(await viewKey(), after[1]?.key, 'the February view is re-pointed to the Medium Value version');
+      const sales = await wh.query<{ k: number }>(
+        `select customer_id as k from fact_sales where user_id = 'u1' order by transaction_timestamp`,
+      );
+      assert.deepEqual(
+        sales.rows.map((r) => r.k),
+        [after[0]?.key, after[1]?.key, after[1]?.key],
+      );
+
+      const [rerun] = await runJobs(config, ['dimensions'], { triggeredBy: 'test' });
+      assert.equal(rerun?.rowsOut, 0, 'no new data: nothing changes');
+      assert.deepEqual(await versions(), after);
+    });
+  });
+
   it('late events are picked up: an old event time, and a row committed just behind the watermark', async () => {
     await withBatchDatabases('late', async ({ config, rt, wh }) => {
       await addCatalog(rt, 'p1', '2025-01-01T00:00:00Z', { price: 5 });
@@ -140,6 +192,12 @@ describe('dimensions and facts (SCD2, point in time)', () => {
       assert.deepEqual(
         rows.map((r) => r.user_id),
         ['u1', 'u2', 'u3'],
+      );
+      // u1's order is read again by the lookback, and counted once.
+      const u1 = await wh.query<{ n: number }>(`select total_transactions::int as n from dim_customers where user_id = 'u1'`);
+      assert.deepEqual(
+        u1.rows.map((r) => r.n),
+        [1],
       );
     });
   });

@@ -26,6 +26,12 @@ export const WarehouseTables = {
   etlWatermarks: 'etl_watermarks',
   jobRuns: 'job_runs',
   dataQualityResults: 'data_quality_results',
+  /** Per facts run, the event dates it loaded: what the analytics and checks refresh. */
+  factLoadDates: 'fact_load_dates',
+  /** The orders dim_customers has counted, one row per order. */
+  customerOrders: 'customer_orders',
+  /** Which DuckDB replica file of the facts the analytics tables match. */
+  analyticsReplica: 'analytics_replica',
 } as const;
 
 export const Databases = {

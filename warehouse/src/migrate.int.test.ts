@@ -88,10 +88,14 @@ describe('migrations', () => {
              values ('p1', 'Shoe', 'Sports', 10, $1::timestamptz, $2::timestamptz, $2::timestamptz is null)`,
             [from, to],
           );
-        await insert('2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z');
+        // A closed version must be followed by one starting where it ends (checked at commit).
         await insert('2025-02-01T00:00:00Z', null);
-        await assert.rejects(insert('2025-01-15T00:00:00Z', '2025-01-20T00:00:00Z'), /conflicting key value violates exclusion/);
-        await assert.rejects(insert('2026-01-01T00:00:00Z', null), /duplicate key|exclusion/);
+        await insert('2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z');
+        await assert.rejects(
+          insert('2025-01-15T00:00:00Z', '2025-01-20T00:00:00Z'),
+          /foreign key constraint "dim_products_next_version_fkey"/,
+        );
+        await assert.rejects(insert('2026-01-01T00:00:00Z', null), /duplicate key/);
       });
     });
   });

@@ -4,16 +4,21 @@ insert into dim_date (
     date_id, full_date, year, quarter, month, month_name, day,
     day_of_week, day_name, week_of_year, iso_year, is_weekend
 )
-with event_dates as (
-    select (transaction_timestamp at time zone 'UTC')::date as event_date from stg_transactions
+-- The first and last event instants of each staged kind (a UTC date grows with the instant, so
+-- two conversions per kind rather than one per row).
+with event_times as (
+    select min(transaction_timestamp) as first_at, max(transaction_timestamp) as last_at from stg_transactions
     union all
-    select (event_timestamp at time zone 'UTC')::date from stg_product_views
+    select min(event_timestamp), max(event_timestamp) from stg_product_views
     union all
-    select (event_timestamp at time zone 'UTC')::date from stg_cart_events
+    select min(event_timestamp), max(event_timestamp) from stg_cart_events
 ),
 
 date_range as (
-    select min(event_date) as first_date, max(event_date) as last_date from event_dates
+    select
+        (min(first_at) at time zone 'UTC')::date as first_date,
+        (max(last_at) at time zone 'UTC')::date as last_date
+    from event_times
 ),
 
 days as (
