@@ -1,0 +1,16 @@
+drop trigger fact_sales_quality on fact_sales;
+drop trigger fact_product_views_quality on fact_product_views;
+drop trigger fact_cart_events_quality on fact_cart_events;
+drop trigger dim_products_quality_delete on dim_products;
+drop trigger dim_products_quality_update on dim_products;
+drop trigger dim_products_quality_truncate on dim_products;
+drop trigger dim_customers_quality_delete on dim_customers;
+drop trigger dim_customers_quality_update on dim_customers;
+drop trigger dim_customers_quality_truncate on dim_customers;
+drop trigger dim_date_quality_delete on dim_date;
+drop trigger dim_date_quality_update on dim_date;
+drop trigger dim_date_quality_truncate on dim_date;
+drop trigger dim_geography_quality_delete on dim_geography;
+drop trigger dim_geography_quality_update on dim_geography;
+drop trigger dim_geography_quality_truncate on dim_geography;
+drop schema quality cascade;
