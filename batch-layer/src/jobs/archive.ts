@@ -1,7 +1,7 @@
 /**
- * archive: the raw rows ingested since the last archive (minus the lookback) go to the Parquet
- * lake. The watermark moves only after the files are in place, so a crash re-archives (readers
- * keep one row per key) rather than losing rows.
+ * archive: the raw rows ingested since the last archive (minus the lookback, but the rows the
+ * last archive saw) go to the Parquet lake. The watermark moves only after the files are in
+ * place, so a crash re-archives (readers keep one row per key) rather than losing rows.
  */
 import type { JobDefinition } from '../job.ts';
 import { archiveToLake } from '../lake-archive.ts';
@@ -26,7 +26,12 @@ export const archiveJob: JobDefinition = {
     if (!newest || (previous && newest.getTime() <= previous.getTime())) return { rowsIn: 0, rowsOut: 0 };
     // Upper bound: the newest row of this snapshot (+1 ms: a JS Date drops the microseconds).
     const until = new Date(newest.getTime() + 1).toISOString();
-    const counts = await archiveToLake(ctx.rt, ctx.config.lakeDir, { since: window.since, until }, `run${ctx.runId}`);
+    const counts = await archiveToLake(
+      { rt: ctx.rt, pool: ctx.pools.realtime },
+      ctx.config.lakeDir,
+      { since: window.since, until, archivedUpTo: previous?.toISOString() ?? null },
+      `run${ctx.runId}`,
+    );
     const archived = Object.values(counts).reduce((a, b) => a + b, 0);
     return {
       rowsIn: archived,
