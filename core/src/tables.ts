@@ -28,6 +28,8 @@ export const WarehouseTables = {
   dataQualityResults: 'data_quality_results',
   /** Per facts run, the event dates it loaded: what the analytics and checks refresh. */
   factLoadDates: 'fact_load_dates',
+  /** The fact keys the next incremental run stages again (its lookback), so it skips them cheaply. */
+  factLookbackKeys: 'fact_lookback_keys',
   /** The orders dim_customers has counted, one row per order. */
   customerOrders: 'customer_orders',
   /** Which DuckDB replica file of the facts the analytics tables match. */
