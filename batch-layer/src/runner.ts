@@ -5,7 +5,7 @@
  * kill leaves the transaction uncommitted, so the previous good state stays; the next run of the
  * job marks the orphaned 'running' record failed and does the work again.
  */
-import { type Config, createLogger, createPool, type Logger, type Pool } from '@lambdamart/core';
+import { type BatchRunNotice, BatchRunsChannel, type Config, createLogger, createPool, type Logger, type Pool } from '@lambdamart/core';
 import type { JobContext, JobDefinition, JobReport, RunOptions } from './job.ts';
 import { analyticsJob } from './jobs/analytics.ts';
 import { archiveJob } from './jobs/archive.ts';
@@ -132,6 +132,14 @@ export async function runJob(
           [job.name, result.watermark],
         );
       }
+      // Sent in the job's transaction: listeners hear of the run when, and only if, it commits.
+      const notice: BatchRunNotice = {
+        job: job.name,
+        run_id: runId,
+        status: 'succeeded',
+        watermark: (result.watermark ?? (await readWatermark(wh, job.name)))?.toISOString() ?? null,
+      };
+      await wh.query('select pg_notify($1, $2)', [BatchRunsChannel, JSON.stringify(notice)]);
       await wh.query('commit');
       await rt.query('commit');
       const durationMs = Date.now() - started;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { type BatchRunNotice, BatchRunsChannel } from '@lambdamart/core';
+import pg from 'pg';
 import { JobLockedError, lockKeySql, runJobs } from './runner.ts';
 import { addCart, addCatalog, addOrder, addView, snapshotWarehouse, withBatchDatabases } from './testing/fixtures.ts';
 
@@ -34,6 +36,39 @@ describe('job runs: idempotent, locked, recorded, checked, crash-safe', () => {
       assert.ok(rows.every((r) => r.status === 'succeeded' && r.finished));
       const checks = await wh.query('select count(*)::int as n, bool_and(passed) as passed from data_quality_results');
       assert.deepEqual(checks.rows[0], { n: 16, passed: true });
+    });
+  });
+
+  it('a committed run is announced on the NOTIFY channel; a failed one is not', async () => {
+    await withBatchDatabases('notify', async ({ config, rt, wh, whUrl }) => {
+      const listener = new pg.Client({ connectionString: whUrl });
+      await listener.connect();
+      const heard: BatchRunNotice[] = [];
+      listener.on('notification', (n) => {
+        if (n.channel === BatchRunsChannel && n.payload) heard.push(JSON.parse(n.payload));
+      });
+      try {
+        await listener.query(`listen ${BatchRunsChannel}`);
+        await addCatalog(rt, 'p1', '2025-01-01T00:00:00Z', { price: 4 });
+        await addOrder(rt, { user: 'u1', at: '2026-04-01T10:00:00Z', lines: [['p1', 1, 4]] });
+        const reports = await runJobs(config, ['dimensions', 'facts'], { triggeredBy: 'test' });
+        await wh.query('select 1'); // a round trip, so the notices have arrived
+        for (let i = 0; i < 50 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(
+          heard.map((n) => [n.job, n.run_id, n.status]),
+          reports.map((r) => [r.job, r.runId, 'succeeded']),
+        );
+        const factsWatermark = await wh.query<{ w: Date }>(`select watermark as w from etl_watermarks where job_name = 'facts'`);
+        assert.equal(heard[1]?.watermark, factsWatermark.rows[0]?.w.toISOString());
+
+        heard.length = 0;
+        await wh.query('drop table fact_sales cascade'); // the next facts run fails
+        await assert.rejects(runJobs(config, ['facts'], { triggeredBy: 'test' }));
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(heard, [], 'a rolled-back run announces nothing');
+      } finally {
+        await listener.end();
+      }
     });
   });
 

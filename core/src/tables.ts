@@ -36,6 +36,21 @@ export const WarehouseTables = {
   analyticsReplica: 'analytics_replica',
 } as const;
 
+/**
+ * The warehouse's NOTIFY channel: a batch job that commits announces itself there, in its own
+ * transaction, so a listener (the API's cache) hears of it exactly when the new data is visible.
+ * Payload: JSON `BatchRunNotice`.
+ */
+export const BatchRunsChannel = 'lambdamart_batch_runs';
+
+export interface BatchRunNotice {
+  job: string;
+  run_id: number;
+  status: 'succeeded';
+  /** The job's watermark after the run (ISO), or null when it keeps none. */
+  watermark: string | null;
+}
+
 export const Databases = {
   realtime: 'lambdamart_realtime',
   warehouse: 'lambdamart_warehouse',
