@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { allTopics, loadConfig } from '@lambdamart/core';
+import { allTopics, createKafka, createKafkaProducer, loadConfig, Topics } from '@lambdamart/core';
 
 const main = resolve(import.meta.dirname, 'main.ts');
 
@@ -75,5 +75,26 @@ describe('lambdamart stack', { timeout: 600_000 }, () => {
     assert.equal(up.code, 0, up.err);
     assert.equal(up.out, '', '--quiet prints nothing');
     assert.equal(lambdamart('stack', 'status').code, 0);
+  });
+
+  it('once up returns after a cold start, produce and group offsets work without a single retry', async () => {
+    // Before stack up waited for readiness, the first test after a cold start saw "This server is
+    // not the leader for that topic-partition" and "coordinator is loading".
+    const kafka = createKafka({ ...loadConfig().kafka, clientId: 'lambdamart-test', retry: { retries: 0 } });
+    const producer = createKafkaProducer(kafka, { idempotent: false });
+    const admin = kafka.admin();
+    await producer.connect();
+    await admin.connect();
+    try {
+      await producer.send(Topics.productViews.name, [{ key: 'ready-check', value: 'not an event: dead-lettered by the savers' }]);
+      const groupId = `lambdamart-test-ready-${process.pid}`;
+      await admin.setOffsets({ groupId, topic: Topics.productViews.name, partitions: [{ partition: 0, offset: '0' }] });
+      const fetched = await admin.fetchOffsets({ groupId, topics: [Topics.productViews.name] });
+      assert.equal(fetched[0]?.partitions.find((p) => p.partition === 0)?.offset, '0');
+      await admin.deleteGroups([groupId]);
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
   });
 });

@@ -5,8 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { type Config, createPool, describePostgresUrl, LambdamartError, postgresUnreachable } from '@lambdamart/core';
+import { allTopics, type Config, createPool, describePostgresUrl, LambdamartError, postgresUnreachable } from '@lambdamart/core';
 import { type MigratedDatabase, migrateUp, migrationStatus } from '@lambdamart/warehouse';
+import { waitForKafkaReady } from './kafka-ready.ts';
 import { formatTable } from './table.ts';
 import { describeTopics, ensureTopics } from './topics.ts';
 
@@ -99,6 +100,14 @@ export async function stackUp(config: Config, options: StackOptions = {}): Promi
   if (!config.external.kafka) await startComponent(config, 'kafka', options);
   for (const [, url] of databases) await checkPostgres(url(config));
   const created = await ensureTopics(config);
+  try {
+    await waitForKafkaReady(config, allTopics);
+  } catch (error) {
+    throw new LambdamartError('LM_ERR_STACK_START', `kafka is up but not ready: ${(error as Error).message}`, {
+      retriable: true,
+      hint: `see ${config.dataDir}/kafka/server.log`,
+    });
+  }
   const applied = await migrateAll(config);
   if (options.quiet) return;
   if (created.length) out(`topics created: ${created.join(', ')}`);
