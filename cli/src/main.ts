@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { registerBatch } from './commands/batch.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDlq } from './commands/dlq.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerImport } from './commands/import.ts';
 import { registerMigrate } from './commands/migrate.ts';
@@ -24,5 +25,6 @@ registerGenerate(program);
 registerImport(program);
 registerBatch(program);
 registerSpeed(program);
+registerDlq(program);
 
 await program.parseAsync(process.argv);
