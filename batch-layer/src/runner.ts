@@ -153,13 +153,17 @@ function errorLine(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Runs one job atomically; throws JobLockedError when it is already running and `wait` is off. */
+/**
+ * Runs one job atomically; throws JobLockedError when it (or a job using its tables) is running
+ * and `wait` is off. `onRecorded` hears the job_runs id once the run is recorded.
+ */
 export async function runJob(
   config: Config,
   pools: BatchPools,
   job: JobDefinition,
   options: RunOptions,
   logger: Logger,
+  onRecorded?: (runId: number) => void,
 ): Promise<JobReport> {
   const started = Date.now();
   const wh = await pools.warehouse.connect();
@@ -188,6 +192,7 @@ export async function runJob(
       [job.name, JSON.stringify(params), options.triggeredBy ?? 'cli'],
     );
     runId = inserted.rows[0]?.run_id ?? 0;
+    onRecorded?.(Number(runId));
     logger.info({ job: job.name, runId }, 'batch job started');
 
     const rt = await pools.realtime.connect();
@@ -317,13 +322,18 @@ export async function runJobs(config: Config, names: readonly string[] | 'all', 
         continue;
       }
       const started = Date.now();
+      let runId = 0;
       try {
-        finished(await runJob(config, pools, job, options, logger));
+        finished(
+          await runJob(config, pools, job, options, logger, (id) => {
+            runId = id;
+          }),
+        );
       } catch (error) {
         if (error instanceof JobLockedError) throw error;
         finished({
           job: job.name,
-          runId: 0,
+          runId,
           status: 'failed',
           rowsIn: 0,
           rowsOut: 0,

@@ -244,6 +244,12 @@ describe('job runs: idempotent, locked, recorded, checked, crash-safe', () => {
           ['facts', 'skipped'],
         ],
       );
+      const recorded = await wh.query('select run_id, status from job_runs order by run_id desc limit 3');
+      assert.deepEqual(
+        reports2.map((r) => [r.runId, r.status]),
+        recorded.rows.reverse().map((r) => [Number(r.run_id), r.status]),
+        'each report names its job_runs row',
+      );
     });
   });
 
