@@ -362,6 +362,9 @@ describe('dimensions and facts (SCD2, point in time)', () => {
           ['u2', '2026-02-07', 'DE', 20],
           ['u3', '2026-03-01', 'FR', 20],
           ['u3', '2026-03-02', 'FR', 20],
+          // two orders at one instant from two countries: the later id's country wins
+          ['u3', '2026-03-05', 'DE', 20],
+          ['u3', '2026-03-05', 'GB', 20],
         ] as const
       ).map(
         ([user, day, country, amount], i) =>
