@@ -65,9 +65,13 @@ describe('job runs: idempotent, locked, recorded, checked, crash-safe', () => {
 
         heard.length = 0;
         await wh.query('drop table fact_sales cascade'); // the next facts run fails
-        await assert.rejects(runJobs(config, ['facts'], { triggeredBy: 'test' }));
+        const statuses: string[] = [];
+        await assert.rejects(
+          runJobs(config, ['facts', 'analytics'], { triggeredBy: 'test', onJobFinished: (r) => statuses.push(`${r.job} ${r.status}`) }),
+        );
+        assert.deepEqual(statuses, ['facts failed', 'analytics skipped']);
         await new Promise((r) => setTimeout(r, 200));
-        assert.deepEqual(heard, [], 'a rolled-back run announces nothing');
+        assert.deepEqual(heard, [], 'a rolled-back run, or a skipped one, announces nothing');
       } finally {
         await listener.end();
       }
