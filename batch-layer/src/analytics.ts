@@ -424,7 +424,7 @@ async function checkReplica(
   const rebuilt = await readers.read((client) =>
     client.query(
       `select 1 from job_runs
-       where job_name = 'facts' and run_id > $1 and status <> 'failed' and params->>'fullRefresh' = 'true'`,
+       where job_name = 'facts' and run_id > $1 and status not in ('failed', 'skipped') and params->>'fullRefresh' = 'true'`,
       [Math.min(state.salesRunId, state.eventsRunId)],
     ),
   );

@@ -1,9 +1,42 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Config, Pool } from '@lambdamart/core';
 import { runJobs } from './runner.ts';
-import { addCatalog, addOrder, addView, withBatchDatabases } from './testing/fixtures.ts';
+import { addCart, addCatalog, addOrder, addView, snapshotWarehouse, withBatchDatabases } from './testing/fixtures.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/**
+ * The warehouse equals the one a full refresh of the same data gives. A full refresh keeps the
+ * surrogate keys of the versions that did not change, so any other difference shows.
+ */
+async function assertSameAsFullRefresh(config: Config, wh: Pool, what: string): Promise<void> {
+  const after = await snapshotWarehouse(wh);
+  await runJobs(config, ['dimensions', 'facts'], { fullRefresh: true, triggeredBy: 'test' });
+  assert.deepEqual(after, await snapshotWarehouse(wh), `${what}: the same warehouse as a full refresh`);
+}
+
+/** The dimensions' content without surrogate keys (which depend on the order rows arrived in). */
+async function dimensionContent(wh: Pool): Promise<Record<string, unknown[]>> {
+  const queries = {
+    dim_products: `select product_id, name, category, price, effective_from, effective_to, is_current from dim_products
+                   where product_id_pk <> -1 order by product_id, effective_from`,
+    dim_customers: `select user_id, country, customer_segment, first_transaction_date, last_transaction_date, total_transactions,
+                      total_spent, avg_order_value, effective_from, effective_to, is_current from dim_customers
+                    where customer_id <> -1 order by user_id, effective_from`,
+    dim_geography: 'select country, region from dim_geography where geography_id <> -1 order by country',
+    // Each fact with the version it joins, by natural key and validity.
+    fact_sales: `select f.event_id, c.user_id, c.effective_from as customer_from, p.product_id, p.effective_from as product_from, g.country
+                 from fact_sales f
+                 left join dim_customers c using (customer_id)
+                 left join dim_products p using (product_id_pk)
+                 left join dim_geography g using (geography_id)
+                 order by f.event_id`,
+  };
+  const content: Record<string, unknown[]> = {};
+  for (const [table, sql] of Object.entries(queries)) content[table] = (await wh.query(sql)).rows;
+  return content;
+}
 
 describe('dimensions and facts (SCD2, point in time)', () => {
   it('product versions: a price change, a change back, a late-arriving change; facts re-pointed', async () => {
@@ -201,4 +234,182 @@ describe('dimensions and facts (SCD2, point in time)', () => {
       );
     });
   });
+
+  it('customer versions: a late order inside a run of identical versions splits it; the same as a full refresh', async () => {
+    await withBatchDatabases('scdcl', async ({ config, rt, wh }) => {
+      await addCatalog(rt, 'p1', '2025-01-01T00:00:00Z', { price: 50 });
+      await addOrder(rt, { user: 'u1', at: '2026-01-10T10:00:00Z', country: 'US', lines: [['p1', 1, 50]] });
+      await addOrder(rt, { user: 'u1', at: '2026-03-10T10:00:00Z', country: 'US', lines: [['p1', 1, 50]] });
+      await addView(rt, 'u1', 'p1', '2026-02-20T10:00:00Z');
+      await runJobs(config, ['dimensions', 'facts'], { triggeredBy: 'test' });
+      const versions = async () =>
+        (
+          await wh.query(
+            `select country, customer_segment, effective_from, effective_to, total_transactions, total_spent::float as spent
+             from dim_customers where user_id = 'u1' order by effective_from`,
+          )
+        ).rows.map((v) => [v.country, v.customer_segment, iso(v.effective_from), iso(v.effective_to), v.total_transactions, v.spent]);
+      assert.deepEqual(await versions(), [['US', 'Low Value', '2026-01-10T10:00:00.000Z', null, 2, 100]], 'two orders, one version');
+
+      // A late order from another country, inside that version: it splits it in three.
+      await addOrder(rt, { user: 'u1', at: '2026-02-01T10:00:00Z', country: 'CA', lines: [['p1', 1, 50]] });
+      await runJobs(config, ['dimensions', 'facts'], { triggeredBy: 'test' });
+      assert.deepEqual(await versions(), [
+        ['US', 'Low Value', '2026-01-10T10:00:00.000Z', '2026-02-01T10:00:00.000Z', 1, 50],
+        ['CA', 'Low Value', '2026-02-01T10:00:00.000Z', '2026-03-10T10:00:00.000Z', 2, 100],
+        ['US', 'Low Value', '2026-03-10T10:00:00.000Z', null, 3, 150],
+      ]);
+      const viewVersion = await wh.query(
+        `select c.country from fact_product_views f join dim_customers c using (customer_id) where f.user_id = 'u1'`,
+      );
+      assert.deepEqual(viewVersion.rows, [{ country: 'CA' }], 'the February view joins the CA version');
+      await assertSameAsFullRefresh(config, wh, 'a late order of another country');
+
+      // A late order of the same country inside the first version: no new version, the totals
+      // of every later one grow; a late order that crosses a segment opens one.
+      await addOrder(rt, { user: 'u1', at: '2026-01-20T10:00:00Z', country: 'US', lines: [['p1', 1, 10]] });
+      await addOrder(rt, { user: 'u1', at: '2026-02-05T10:00:00Z', country: 'CA', lines: [['p1', 3, 50]] });
+      await runJobs(config, ['dimensions', 'facts'], { triggeredBy: 'test' });
+      assert.deepEqual(await versions(), [
+        ['US', 'Low Value', '2026-01-10T10:00:00.000Z', '2026-02-01T10:00:00.000Z', 2, 60],
+        ['CA', 'Low Value', '2026-02-01T10:00:00.000Z', '2026-02-05T10:00:00.000Z', 3, 110],
+        ['CA', 'Medium Value', '2026-02-05T10:00:00.000Z', '2026-03-10T10:00:00.000Z', 4, 260],
+        ['US', 'Medium Value', '2026-03-10T10:00:00.000Z', null, 5, 310],
+      ]);
+      await assertSameAsFullRefresh(config, wh, 'late orders inside versions');
+    });
+  });
+
+  it('geography: a country first seen in a late event is added once; facts join it; the same as a full refresh', async () => {
+    await withBatchDatabases('geol', async ({ config, rt, wh }) => {
+      await addCatalog(rt, 'p1', '2025-01-01T00:00:00Z', { price: 5 });
+      await addOrder(rt, { user: 'u1', at: '2026-03-10T10:00:00Z', country: 'US', lines: [['p1', 1, 5]] });
+      await addOrder(rt, { user: 'u1', at: '2026-03-12T10:00:00Z', country: 'US', lines: [['p1', 1, 5]] });
+      await runJobs(config, ['dimensions', 'facts'], { triggeredBy: 'test' });
+      const countries = async () =>
+        (await wh.query('select geography_id as key, country, region from dim_geography where geography_id <> -1 order by country')).rows;
+      const before = await countries();
+      // Late events inside the known range, from countries not seen yet: a view from JP, a cart
+      // from nowhere known, an order from JP.
+      await addView(rt, 'u2', 'p1', '2026-03-11T10:00:00Z', 'JP');
+      await rt.query(
+        `insert into cart_events (event_id, event_type, user_id, product_id, session_id, quantity, price, country, event_timestamp)
+         values (gen_random_uuid(), 'add', 'u3', 'p1', 's', 1, 5, 'XZ', '2026-03-11T11:00:00Z')`,
+      );
+      await runJobs(config, ['dimensions', 'facts'], { triggeredBy: 'test' });
+      await addOrder(rt, { user: 'u2', at: '2026-03-11T12:00:00Z', country: 'JP', lines: [['p1', 1, 5]] });
+      await addCart(rt, 'u1', 'p1', '2026-03-11T13:00:00Z');
+      await runJobs(config, ['dimensions', 'facts'], { triggeredBy: 'test' });
+      const after = await countries();
+      assert.deepEqual(
+        after.map((c) => [c.country, c.region]),
+        [
+          ['JP', 'Asia Pacific'],
+          ['US', 'North America'],
+          ['XZ', 'Unknown'],
+        ],
+      );
+      assert.deepEqual(
+        after.filter((c) => c.country === 'US'),
+        before,
+        'US keeps its key',
+      );
+      const joined = await wh.query(
+        `select 'view' as fact, g.country from fact_product_views f join dim_geography g using (geography_id)
+         union all select 'cart', g.country from fact_cart_events f join dim_geography g using (geography_id)
+         union all select 'sale', g.country from fact_sales f join dim_geography g using (geography_id) where f.user_id = 'u2'
+         order by 1, 2`,
+      );
+      assert.deepEqual(
+        joined.rows.map((r) => `${r.fact} ${r.country}`),
+        ['cart US', 'cart XZ', 'sale JP', 'view JP'],
+      );
+      await assertSameAsFullRefresh(config, wh, 'late countries');
+    });
+  });
+
+  it('property: any arrival order of the same records gives the dimensions of a full refresh', async () => {
+    // Catalog records (runs of identical ones, a change back), and orders that move customers
+    // between countries and segments, with event times in any order.
+    const records: ((rt: Pool) => Promise<unknown>)[] = [
+      ...(
+        [
+          ['p1', '2026-01-01', 10],
+          ['p1', '2026-02-01', 12],
+          ['p1', '2026-02-15', 12],
+          ['p1', '2026-03-01', 12],
+          ['p1', '2026-04-01', 10],
+          ['p2', '2026-01-01', 5],
+          ['p2', '2026-01-20', 6],
+          ['p2', '2026-01-25', 6],
+        ] as const
+      ).map(
+        ([product, day, price]) =>
+          (rt: Pool) =>
+            addCatalog(rt, product, `${day}T00:00:00Z`, { price }),
+      ),
+      ...(
+        [
+          ['u1', '2026-01-10', 'US', 50],
+          ['u1', '2026-01-20', 'US', 10],
+          ['u1', '2026-02-01', 'CA', 50],
+          ['u1', '2026-02-05', 'CA', 150],
+          ['u1', '2026-03-10', 'US', 50],
+          ['u1', '2026-04-01', 'US', 900],
+          ['u2', '2026-01-05', 'DE', 300],
+          ['u2', '2026-02-05', 'DE', 20],
+          ['u2', '2026-02-06', 'FR', 20],
+          ['u2', '2026-02-07', 'DE', 20],
+          ['u3', '2026-03-01', 'FR', 20],
+          ['u3', '2026-03-02', 'FR', 20],
+          // two orders at one instant from two countries: the later id's country wins
+          ['u3', '2026-03-05', 'DE', 20],
+          ['u3', '2026-03-05', 'GB', 20],
+        ] as const
+      ).map(
+        ([user, day, country, amount], i) =>
+          (rt: Pool) =>
+            addOrder(rt, {
+              id: `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`,
+              user,
+              at: `${day}T10:00:00Z`,
+              country,
+              lines: [[user === 'u3' ? 'p2' : 'p1', 1, amount]],
+            }),
+      ),
+      (rt: Pool) => addView(rt, 'u1', 'p1', '2026-02-20T10:00:00Z', 'JP'),
+      (rt: Pool) => addView(rt, 'u2', 'p2', '2026-01-22T10:00:00Z', 'BR'),
+    ];
+    let reference: Record<string, unknown[]> | undefined;
+    for (const seed of [1, 2, 3, 4]) {
+      await withBatchDatabases(`scdo${seed}`, async ({ config, rt, wh }) => {
+        const random = mulberry32(seed);
+        const shuffled = records.map((r) => ({ r, k: random() })).sort((a, b) => a.k - b.k);
+        // Arrivals in 2 to 5 batches, each followed by an incremental run: with odd seeds without
+        // a lookback (every batch is committed before the run: each run sees only its batch),
+        // else with the default one (each run sees every batch again).
+        const batches = 2 + Math.floor(random() * 4);
+        for (let b = 0; b < batches; b++) {
+          const batch = shuffled.slice(Math.floor((b * shuffled.length) / batches), Math.floor(((b + 1) * shuffled.length) / batches));
+          for (const { r } of batch) await r(rt);
+          await runJobs(config, ['dimensions', 'facts'], { lookbackMinutes: seed % 2 ? 0 : undefined, triggeredBy: 'test' });
+        }
+        const content = await dimensionContent(wh);
+        await assertSameAsFullRefresh(config, wh, `arrival order ${seed}`);
+        reference ??= content;
+        assert.deepEqual(content, reference, `arrival order ${seed}: the dimensions of arrival order 1`);
+      });
+    }
+  });
 });
+
+/** A small seeded generator: the same seed gives the same arrival order. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

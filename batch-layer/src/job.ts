@@ -65,7 +65,8 @@ export interface JobDefinition {
 export interface JobReport {
   job: string;
   runId: number;
-  status: 'succeeded' | 'failed';
+  /** skipped: a job it depends on failed in the same run (error says which). */
+  status: 'succeeded' | 'failed' | 'skipped';
   rowsIn: number;
   rowsOut: number;
   durationMs: number;

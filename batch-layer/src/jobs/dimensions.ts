@@ -34,6 +34,7 @@ export const dimensionsJob: JobDefinition = {
     await stageNewOrders(wh, ctx.watermark, fullRefresh);
     const customers = await mergeScd2(wh, dimCustomers, await desiredVersions(wh, dimCustomers, fullRefresh));
     await recordNewOrders(wh, fullRefresh);
+    await recordOrdersLoadedAhead(wh, ctx.watermark, options);
 
     await analyzeIfMoved(wh, 'dim_products', products);
     await analyzeIfMoved(wh, 'dim_customers', customers);
@@ -60,11 +61,11 @@ async function stageIncrement(ctx: JobContext): Promise<{ catalogEvents: number;
 /**
  * new_customer_orders: the staged orders customer_orders does not hold; on a full refresh, which
  * empties customer_orders, every staged order. An order ingested after the watermark (the newest
- * ingestion an earlier run saw, to the millisecond) is new for sure: only the others (the
- * lookback, a ranged run) are looked up.
+ * ingestion an earlier run saw, to the millisecond) and after every order a ranged run loaded
+ * ahead of it is new for sure: only the others (the lookback, a ranged run) are looked up.
  */
 async function stageNewOrders(wh: PoolClient, watermark: Date | null, fullRefresh: boolean): Promise<void> {
-  const columns = 't.user_id, t.transaction_timestamp, t.transaction_id, t.country, t.total_amount as amount';
+  const columns = 't.user_id, t.transaction_timestamp, t.transaction_id, t.country, t.total_amount as amount, t.ingested_at';
   if (fullRefresh) await wh.query('truncate customer_orders');
   const query = fullRefresh
     ? `select ${columns} from stg_transactions t`
@@ -77,7 +78,8 @@ async function stageNewOrders(wh: PoolClient, watermark: Date | null, fullRefres
            where o.user_id = t.user_id and o.transaction_timestamp = t.transaction_timestamp
              and o.transaction_id = t.transaction_id
          )`;
-  const surelyNewAfter = watermark ? new Date(watermark.getTime() + 1).toISOString() : 'infinity';
+  const seen = watermark ? Math.max(watermark.getTime(), (await ordersLoadedAhead(wh))?.getTime() ?? 0) : null;
+  const surelyNewAfter = seen === null ? 'infinity' : new Date(seen + 1).toISOString();
   await wh.query(`create temp table new_customer_orders on commit drop as ${query}`, fullRefresh ? [] : [surelyNewAfter]);
   // The incremental model plans its look-ups by customer with these (a full refresh reads all).
   if (!fullRefresh) await wh.query('analyze new_customer_orders (user_id)');
@@ -95,6 +97,29 @@ async function recordNewOrders(wh: PoolClient, fullRefresh: boolean): Promise<vo
        order by user_id collate "C", transaction_timestamp, transaction_id`,
     );
   await (fullRefresh ? withIndexesRebuilt(wh, 'customer_orders', insert) : insert());
+}
+
+async function ordersLoadedAhead(wh: PoolClient): Promise<Date | null> {
+  const { rows } = await wh.query<{ at: Date | null }>(`select loaded_ahead_until as at from etl_watermarks where job_name = 'dimensions'`);
+  return rows[0]?.at ?? null;
+}
+
+/**
+ * A ranged run leaves the watermark alone but records orders ingested after it: it notes the
+ * newest, so the next runs look those up instead of counting them again. (Without a watermark
+ * the next run looks every order up; a full refresh loads everything up to its watermark.)
+ */
+async function recordOrdersLoadedAhead(wh: PoolClient, watermark: Date | null, options: JobContext['options']): Promise<void> {
+  if (options.fullRefresh) {
+    await wh.query(`update etl_watermarks set loaded_ahead_until = null where job_name = 'dimensions'`);
+  } else if ((options.from || options.to) && watermark) {
+    await wh.query(
+      `update etl_watermarks
+       set loaded_ahead_until = greatest(loaded_ahead_until, (select max(ingested_at) from new_customer_orders where ingested_at > $1))
+       where job_name = 'dimensions'`,
+      [watermark],
+    );
+  }
 }
 
 /** The temp table `desired_<dimension>` of the versions model `<dimension>_versions`. */

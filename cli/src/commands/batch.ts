@@ -30,6 +30,7 @@ function days(value: string): number {
 function progressLine(report: JobReport): string {
   const seconds = (report.durationMs / 1000).toFixed(1);
   if (report.status === 'failed') return `${report.job.padEnd(10)} failed after ${seconds}s: ${report.error ?? ''}`;
+  if (report.status === 'skipped') return `${report.job.padEnd(10)} ${report.error ?? 'skipped'}`;
   const skipped = report.details?.skipped ? ` (skipped: ${report.details.skipped})` : '';
   return `${report.job.padEnd(10)} ok  rows in ${report.rowsIn}  rows out ${report.rowsOut}  ${seconds}s${skipped}`;
 }
