@@ -53,6 +53,11 @@ export interface SaverOptions {
   logger?: Logger;
   /** Partition batches saved at the same time (one Postgres connection each). */
   concurrency?: number;
+  /**
+   * Restarts of a consumer that crashed and that kafkajs does not restart itself (a non-retriable
+   * error), in a row, before the savers give up: `failed` resolves and /health says `failed`.
+   */
+  maxConsumerRestarts?: number;
 }
 
 export interface SaverHandle {
@@ -61,19 +66,33 @@ export interface SaverHandle {
   /** The port /health and /metrics are served on. */
   readonly metricsPort: number;
   health(): HealthReport;
+  /**
+   * Resolves (never rejects) when the savers gave up: the consumer kept crashing and could not be
+   * restarted. A process should then stop and exit non-zero, so that its supervisor restarts it.
+   */
+  readonly failed: Promise<Error>;
   /** Finishes the batches in hand, commits them, leaves the group, closes everything. */
   stop(): Promise<void>;
 }
 
-type State = 'waiting-for-postgres' | 'connecting-to-kafka' | 'consuming' | 'postgres-down' | 'stopping' | 'stopped';
+type State =
+  | 'waiting-for-postgres'
+  | 'connecting-to-kafka'
+  | 'consuming'
+  | 'restarting'
+  | 'postgres-down'
+  | 'failed'
+  | 'stopping'
+  | 'stopped';
 
 export async function startSavers(config: Config, options: SaverOptions = {}): Promise<SaverHandle> {
   const group = options.group ?? 'savers';
   const topics: SaverTopics = { ...defaultSaverTopics, ...options.topics };
   const logger = (options.logger ?? createLogger('speed-layer', config.logLevel)).child({ group });
   const concurrency = options.concurrency ?? 4;
+  const maxConsumerRestarts = options.maxConsumerRestarts ?? 10;
   const metrics = createSaverMetrics();
-  const saver = new Savers(config, { group, topics, logger, concurrency, metrics });
+  const saver = new Savers(config, { group, topics, logger, concurrency, metrics, maxConsumerRestarts });
   const server = await startHealthServer({
     port: options.metricsPort ?? config.speed.metricsPort,
     registry: metrics.registry,
@@ -87,6 +106,7 @@ export async function startSavers(config: Config, options: SaverOptions = {}): P
     topics,
     metricsPort: server.port,
     health: () => saver.health(),
+    failed: saver.failed,
     async stop() {
       await saver.stop();
       await server.close();
@@ -174,16 +194,34 @@ class Savers {
   private readonly preparedSessions = new WeakSet<PoolClient>();
   private saved = 0;
   private lastCommitAt: string | null = null;
+  private readonly maxConsumerRestarts: number;
+  /** Our own restarts of a crashed consumer in a row (kafkajs's own restarts not counted). */
+  private consumerRestarts = 0;
+  private lastRestartAt = 0;
+  private lastCrash: { error: string; at: string; restartedBy: 'kafkajs' | 'savers' } | null = null;
+  private restarting: Promise<void> | null = null;
+  private giveUp: (error: Error) => void = () => undefined;
+  readonly failed: Promise<Error> = new Promise((resolve) => {
+    this.giveUp = resolve;
+  });
 
   constructor(
     private readonly config: Config,
-    options: { group: string; topics: SaverTopics; logger: Logger; concurrency: number; metrics: SaverMetrics },
+    options: {
+      group: string;
+      topics: SaverTopics;
+      logger: Logger;
+      concurrency: number;
+      metrics: SaverMetrics;
+      maxConsumerRestarts: number;
+    },
   ) {
     this.group = options.group;
     this.topics = options.topics;
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.concurrency = options.concurrency;
+    this.maxConsumerRestarts = options.maxConsumerRestarts;
     this.kindOf = new Map(sourceTopics(this.topics).map((t) => [t.topic, t.kind]));
     this.pool = createPool(config.realtimeDatabaseUrl, {
       max: this.concurrency + 2,
@@ -206,6 +244,7 @@ class Savers {
       assignment: this.assignment,
       savedEvents: this.saved,
       lastCommitAt: this.lastCommitAt,
+      ...(this.lastCrash ? { lastCrash: this.lastCrash, consumerRestarts: this.consumerRestarts } : {}),
     };
   }
 
@@ -215,6 +254,7 @@ class Savers {
     this.abort.abort();
     clearInterval(this.hintTimer);
     await this.running;
+    await this.restarting;
     // The batches in hand are committed, then the group is left (kafkajs waits for eachBatch calls in flight).
     await this.writersIdle();
     await this.consumer?.disconnect().catch((error) => this.logger.warn({ error: describeError(error) }, 'leaving the group failed'));
@@ -231,21 +271,30 @@ class Savers {
 
   private async run(): Promise<void> {
     await this.waitForPostgres();
+    await this.connectToKafka();
+  }
+
+  /** Connects, subscribes and runs a new consumer; the state becomes `consuming` once it has joined the group. */
+  private async connectToKafka(): Promise<void> {
+    if (this.stopping) return;
     this.state = 'connecting-to-kafka';
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
         await this.producer.connect();
-        this.consumer = this.createConsumer();
-        await this.consumer.connect();
-        await this.consumer.subscribe({ topics: [...this.kindOf.keys()], fromBeginning: true });
+        const consumer = this.createConsumer();
+        this.consumer = consumer;
+        await consumer.connect();
+        await consumer.subscribe({ topics: [...this.kindOf.keys()], fromBeginning: true });
         if (this.stopping) return;
-        await this.consumer.run({
+        await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: this.concurrency,
           eachBatch: (payload) => this.eachBatch(payload),
         });
-        this.state = 'consuming';
+        // A crash while joining has already handed over to restartConsumer.
+        if (this.consumer !== consumer || this.stopping) return;
+        clearInterval(this.hintTimer);
         this.hintTimer = setInterval(() => void this.commitHints(), 5_000);
         return;
       } catch (error) {
@@ -272,6 +321,8 @@ class Savers {
       retry: { initialRetryTime: 300, retries: 10, restartOnFailure: async () => true },
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (consumer !== this.consumer) return;
+      if (this.state === 'connecting-to-kafka' || this.state === 'restarting') this.state = 'consuming';
       this.generation++;
       this.positions.clear();
       this.dropQueues();
@@ -280,9 +331,59 @@ class Savers {
       void this.positionAll(this.generation);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.logger.error({ error: describeError(payload.error), restart: payload.restart }, 'consumer crashed; restarting');
+      if (consumer !== this.consumer || this.stopping) return;
+      const error = describeError(payload.error);
+      this.lastCrash = { error, at: new Date().toISOString(), restartedBy: payload.restart ? 'kafkajs' : 'savers' };
+      // Not consuming until it has joined the group again: /health says so meanwhile.
+      if (this.state === 'consuming' || this.state === 'connecting-to-kafka') this.state = 'restarting';
+      if (payload.restart) {
+        this.logger.error({ error, restart: true }, 'consumer crashed; kafkajs restarts it');
+        return;
+      }
+      // kafkajs gives up on a non-retriable error and leaves the consumer stopped: without this the
+      // process would stay up, idle, and (before) healthy.
+      this.restarting = this.restartConsumer(consumer, payload.error).finally(() => {
+        this.restarting = null;
+      });
     });
     return consumer;
+  }
+
+  /**
+   * A crash kafkajs does not restart: a new consumer after a backoff, and after
+   * maxConsumerRestarts such restarts in a row, `failed` (the process exits non-zero).
+   */
+  private async restartConsumer(crashed: Consumer, error: Error): Promise<void> {
+    // A crash long after the last one starts a new count (so does every saved batch).
+    if (Date.now() - this.lastRestartAt > 10 * 60_000) this.consumerRestarts = 0;
+    this.lastRestartAt = Date.now();
+    this.consumerRestarts++;
+    const described = describeError(error);
+    clearInterval(this.hintTimer);
+    this.consumer = null;
+    if (this.consumerRestarts > this.maxConsumerRestarts) {
+      this.state = 'failed';
+      this.logger.fatal(
+        { error: described, restarts: this.maxConsumerRestarts },
+        'the consumer keeps crashing with an error kafkajs does not retry; giving up so that a supervisor restarts the process',
+      );
+      await crashed.disconnect().catch(() => undefined);
+      this.giveUp(error);
+      return;
+    }
+    const wait = backoffMs(this.consumerRestarts - 1, { initialMs: 1_000, maxMs: 30_000 });
+    this.logger.error(
+      { error: described, restart: false, restartInMs: wait, restartsInARow: this.consumerRestarts },
+      'consumer crashed with an error kafkajs does not retry; restarting it',
+    );
+    // What was read before the crash is not trusted after it (as after a rebalance).
+    this.generation++;
+    this.positions.clear();
+    this.dropQueues();
+    this.assignment = {};
+    await crashed.disconnect().catch(() => undefined);
+    await sleep(wait, this.abort.signal);
+    await this.connectToKafka();
   }
 
   /**
@@ -553,6 +654,7 @@ class Savers {
   private recordSave(topic: string, partition: number, work: Work, result: SaveResult & { status: 'saved' }, seconds: number): void {
     this.saved += result.inserted;
     this.lastCommitAt = new Date().toISOString();
+    this.consumerRestarts = 0;
     this.metrics.events.inc({ topic, outcome: 'saved' }, result.inserted);
     if (result.duplicates > 0) this.metrics.events.inc({ topic, outcome: 'duplicate' }, result.duplicates);
     const deadLetters = work.deadLetters.length;
