@@ -92,7 +92,7 @@ describe('dead letters to Kafka', () => {
     for (const request of producer.requests) assert.ok(request.reduce((n, m) => n + estimatedBytes(m), 0) <= 20_000);
     const big = sent.find((m) => m.headers?.[DeadLetterHeaders.sourceOffset] === 'big');
     assert.equal(big?.headers?.[DeadLetterHeaders.payloadBytes], '900000');
-    assert.ok((big?.value as Buffer).length <= 20_000);
+    assert.ok(((big?.value as Buffer | undefined)?.length ?? Infinity) <= 20_000);
   });
 
   it('a topic that refuses even an empty dead letter, or keeps failing, throws DeadLettersRefused after a few tries', async () => {
