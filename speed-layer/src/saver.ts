@@ -858,6 +858,7 @@ class Savers {
       this.dropQueues();
       this.state = 'consuming';
       consumer.resume(all);
+      this.keepBlockedPaused(consumer);
       void this.positionAll(this.generation);
       this.logger.info('partitions resumed from the offsets in PostgreSQL');
     });
