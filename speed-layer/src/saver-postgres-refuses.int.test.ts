@@ -64,6 +64,8 @@ describe('savers and a Postgres that refuses a table (permissions)', { timeout: 
             assert.equal(entry.cause, 'postgres');
             assert.match(entry.reason, /permission denied for table product_view_events \(42501\)/);
           }
+          const metrics = await (await fetch(`http://127.0.0.1:${savers.metricsPort}/metrics`)).text();
+          assert.match(metrics, /lambdamart_speed_blocked_partitions\{cause="postgres"[^}]*\} [1-3]\b/);
           // Another table goes on meanwhile.
           await withProducer(config, (producer) => sendAll(producer, topics.transactions, messagesOf(txs, 'user_id')));
           const meanwhile = await waitFor(
@@ -88,10 +90,10 @@ describe('savers and a Postgres that refuses a table (permissions)', { timeout: 
           await sleep(500);
           assert.deepEqual(await realtimeCounts(pool), counts, 'nothing more: no duplicate');
           assert.equal(counts.views, 300);
-          const metrics = await pool.query<{ same: boolean }>(
+          const speedView = await pool.query<{ same: boolean }>(
             'select (select coalesce(sum(views), 0) from speed_minute_metrics) = (select count(*) from product_view_events) as same',
           );
-          assert.ok(metrics.rows[0]?.same, 'the speed view counted every view once');
+          assert.ok(speedView.rows[0]?.same, 'the speed view counted every view once');
           const back = await waitFor(
             () => healthOf(savers.metricsPort),
             (h) => h.status === 200,

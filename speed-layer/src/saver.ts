@@ -397,6 +397,7 @@ class Savers {
       return;
     }
     const wait = backoffMs(this.consumerRestarts - 1, { initialMs: 1_000, maxMs: 30_000 });
+    this.metrics.consumerRestarts.inc();
     this.logger.error(
       { error: described, restart: false, restartInMs: wait, restartsInARow: this.consumerRestarts },
       'consumer crashed with an error kafkajs does not retry; restarting it',
@@ -911,6 +912,7 @@ class Savers {
       timer: setTimeout(() => this.retryBlocked(key), wait),
     };
     this.blocked.set(key, entry);
+    this.countBlocked();
     this.consumer?.pause([{ topic, partitions: [partition] }]);
     this.metrics.retries.inc({ cause: cause === 'postgres' ? 'other' : 'dead-letters' });
     const what =
@@ -942,6 +944,7 @@ class Savers {
     if (!entry) return;
     clearTimeout(entry.timer);
     this.blocked.delete(key);
+    this.countBlocked();
     this.logger.info({ topic, partition, cause: entry.cause, since: entry.since }, 'a paused partition saves again');
   }
 
@@ -954,6 +957,14 @@ class Savers {
       } else if (entry.timer) {
         consumer.pause([{ topic: entry.topic, partitions: [entry.partition] }]);
       }
+    }
+    this.countBlocked();
+  }
+
+  private countBlocked(): void {
+    const entries = [...this.blocked.values()];
+    for (const cause of ['postgres', 'dead-letters'] as const) {
+      this.metrics.blockedPartitions.set({ cause }, entries.filter((e) => e.cause === cause).length);
     }
   }
 
