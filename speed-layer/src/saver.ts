@@ -929,6 +929,11 @@ class Savers {
   private retryBlocked(key: string): void {
     const entry = this.blocked.get(key);
     if (!entry || this.stopping) return;
+    // Every partition is paused while Postgres is down; the probe resumes them all when it is back.
+    if (this.probing) {
+      entry.timer = setTimeout(() => this.retryBlocked(key), 1_000);
+      return;
+    }
     entry.timer = undefined;
     this.logger.info({ topic: entry.topic, partition: entry.partition, cause: entry.cause }, 'retrying a paused partition');
     this.consumer?.resume([{ topic: entry.topic, partitions: [entry.partition] }]);
