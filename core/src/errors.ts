@@ -10,6 +10,7 @@ export const ErrorCodes = {
   LM_ERR_POSTGRES_UNREACHABLE: 'PostgreSQL refused or dropped the connection',
   LM_ERR_KAFKA_UNREACHABLE: 'No Kafka broker answered',
   LM_ERR_MIGRATION_FAILED: 'A database migration failed',
+  LM_ERR_SPEED_CONSUMER_FAILED: "The savers' Kafka consumer kept crashing with an error it cannot retry",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,3 +1,4 @@
+export * from './codecs.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './events.ts';

@@ -1,12 +1,15 @@
 import { Kafka, type KafkaConfig, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import { registerKafkaCodecs } from './codecs.ts';
 import type { Logger } from './logger.ts';
 
 /**
  * A kafkajs client whose log lines go through our pino logger. Without a logger it logs nothing:
- * a command-line caller reports failures itself, in one line.
+ * a command-line caller reports failures itself, in one line. Its consumers read batches in every
+ * codec Kafka has (see codecs.ts).
  */
 export function createKafka(options: { brokers: string[]; clientId: string; logger?: Logger } & Partial<KafkaConfig>): Kafka {
   const { brokers, clientId, logger, ...rest } = options;
+  registerKafkaCodecs();
   return new Kafka({
     brokers,
     clientId,

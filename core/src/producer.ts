@@ -31,11 +31,16 @@ export interface KafkaProducerOptions {
   /** Idempotent producer: a retried batch is written once (needs acks=all and one in-flight request). */
   idempotent?: boolean;
   compression?: ProducerCompression;
+  /**
+   * Retries of a send that failed with a retriable error, for a producer that is not idempotent
+   * (an idempotent one retries without end). A caller that must not block for long sets it low.
+   */
+  retries?: number;
 }
 
 /** EventProducer over kafkajs: key-hash partitioning (Java-compatible), acks=all. */
 export function createKafkaProducer(kafka: Kafka, options: KafkaProducerOptions = {}): EventProducer {
-  const { idempotent = true, compression = 'none' } = options;
+  const { idempotent = true, compression = 'none', retries } = options;
   const producer: Producer = kafka.producer({
     idempotent,
     maxInFlightRequests: idempotent ? 1 : 5,
@@ -44,6 +49,7 @@ export function createKafkaProducer(kafka: Kafka, options: KafkaProducerOptions 
     // An idempotent producer retries transient errors (a leader moving, a broker restarting) with
     // backoff without ever writing a batch twice.
     ...(idempotent ? { retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 } } : {}),
+    ...(!idempotent && retries !== undefined ? { retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 } } : {}),
   });
   const codec = compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   return {

@@ -36,4 +36,9 @@ export const DeadLetterHeaders = {
   sourceTopic: 'lm-source-topic',
   sourcePartition: 'lm-source-partition',
   sourceOffset: 'lm-source-offset',
+  /** Set on a dead letter whose payload was cut to fit the topic: the original size in bytes... */
+  payloadBytes: 'lm-payload-bytes',
+  /** ...and the SHA-256 (hex) of the whole original payload; the dead_letters table keeps it whole. */
+  payloadSha256: 'lm-payload-sha256',
+  payloadTruncated: 'lm-payload-truncated',
 } as const;

@@ -42,6 +42,17 @@ export function createSaverMetrics(registry: Registry = createMetricsRegistry('s
       help: '1 when the last write to the realtime database succeeded, 0 while it is unreachable',
       registers: [registry],
     }),
+    blockedPartitions: new Gauge({
+      name: 'lambdamart_speed_blocked_partitions',
+      help: 'Partitions paused because Postgres (cause=postgres) or the dead-letter topic (cause=dead-letters) keeps refusing their batch',
+      labelNames: ['cause'] as const,
+      registers: [registry],
+    }),
+    consumerRestarts: new Counter({
+      name: 'lambdamart_speed_consumer_restarts_total',
+      help: 'Consumers restarted by the savers after a crash kafkajs does not restart itself',
+      registers: [registry],
+    }),
     retries: new Counter({
       name: 'lambdamart_speed_retries_total',
       help: 'Batches retried after a failure, by cause',

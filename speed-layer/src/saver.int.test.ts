@@ -84,6 +84,14 @@ describe('savers (in process)', { timeout: 85_000 }, () => {
             () => realtimeCounts(pool),
             (c) => c.transactions >= 300 && c.views >= 500 && c.carts >= 200 && c.deadLetters >= bad.length,
           );
+          // The 50 repeated views add no row: wait for their offsets too, not only for the row counts.
+          await waitFor(
+            () =>
+              pool.query<{ n: number }>('select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1', [
+                'it-main',
+              ]),
+            (r) => r.rows[0]?.n === 300 + bad.length + 550 + 200 + PRODUCT_COUNT + 2,
+          );
           const lines = txs.reduce((n, t) => n + t.products.length, 0);
           assert.deepEqual(counts, {
             transactions: 300,

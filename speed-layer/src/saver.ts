@@ -18,7 +18,6 @@ import {
   createKafkaProducer,
   createLogger,
   createPool,
-  DeadLetterHeaders,
   describePostgresUrl,
   type EventKind,
   type EventProducer,
@@ -28,6 +27,7 @@ import {
 } from '@lambdamart/core';
 import type { Batch, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { deadLetterRow, type PreparedBatch, prepareBatch, stagingRows } from './batch.ts';
+import { DeadLetterSender } from './dead-letters.ts';
 import { createSaverMetrics, type SaverMetrics } from './metrics.ts';
 import { firstBatchAction, nextOffsetAfter, unsaved } from './positions.ts';
 import { backoffMs, classifyPostgresError, describeError, sleep } from './retry.ts';
@@ -53,6 +53,11 @@ export interface SaverOptions {
   logger?: Logger;
   /** Partition batches saved at the same time (one Postgres connection each). */
   concurrency?: number;
+  /**
+   * Restarts of a consumer that crashed and that kafkajs does not restart itself (a non-retriable
+   * error), in a row, before the savers give up: `failed` resolves and /health says `failed`.
+   */
+  maxConsumerRestarts?: number;
 }
 
 export interface SaverHandle {
@@ -61,19 +66,33 @@ export interface SaverHandle {
   /** The port /health and /metrics are served on. */
   readonly metricsPort: number;
   health(): HealthReport;
+  /**
+   * Resolves (never rejects) when the savers gave up: the consumer kept crashing and could not be
+   * restarted. A process should then stop and exit non-zero, so that its supervisor restarts it.
+   */
+  readonly failed: Promise<Error>;
   /** Finishes the batches in hand, commits them, leaves the group, closes everything. */
   stop(): Promise<void>;
 }
 
-type State = 'waiting-for-postgres' | 'connecting-to-kafka' | 'consuming' | 'postgres-down' | 'stopping' | 'stopped';
+type State =
+  | 'waiting-for-postgres'
+  | 'connecting-to-kafka'
+  | 'consuming'
+  | 'restarting'
+  | 'postgres-down'
+  | 'failed'
+  | 'stopping'
+  | 'stopped';
 
 export async function startSavers(config: Config, options: SaverOptions = {}): Promise<SaverHandle> {
   const group = options.group ?? 'savers';
   const topics: SaverTopics = { ...defaultSaverTopics, ...options.topics };
   const logger = (options.logger ?? createLogger('speed-layer', config.logLevel)).child({ group });
   const concurrency = options.concurrency ?? 4;
+  const maxConsumerRestarts = options.maxConsumerRestarts ?? 10;
   const metrics = createSaverMetrics();
-  const saver = new Savers(config, { group, topics, logger, concurrency, metrics });
+  const saver = new Savers(config, { group, topics, logger, concurrency, metrics, maxConsumerRestarts });
   const server = await startHealthServer({
     port: options.metricsPort ?? config.speed.metricsPort,
     registry: metrics.registry,
@@ -87,6 +106,7 @@ export async function startSavers(config: Config, options: SaverOptions = {}): P
     topics,
     metricsPort: server.port,
     health: () => saver.health(),
+    failed: saver.failed,
     async stop() {
       await saver.stop();
       await server.close();
@@ -103,6 +123,22 @@ interface PartitionPosition {
   hinted: boolean;
   /** Postgres refused a batch of this partition: save it batch by batch, without the queue. */
   careful: boolean;
+}
+
+/**
+ * A partition paused because what it needs keeps failing in a way that waiting may fix: the
+ * dead-letter topic refuses its dead letters, or Postgres refuses its rows for a reason that is
+ * not about the data (a permission, a limit). Retried with backoff; /health shows it meanwhile.
+ */
+interface BlockedPartition {
+  topic: string;
+  partition: number;
+  cause: 'dead-letters' | 'postgres';
+  reason: string;
+  since: string;
+  attempts: number;
+  retryAt: string;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** Staging rows of one or more fetched batches of a partition, waiting for the writer. */
@@ -174,16 +210,36 @@ class Savers {
   private readonly preparedSessions = new WeakSet<PoolClient>();
   private saved = 0;
   private lastCommitAt: string | null = null;
+  private readonly blocked = new Map<string, BlockedPartition>();
+  private readonly deadLetters: DeadLetterSender;
+  private readonly maxConsumerRestarts: number;
+  /** Our own restarts of a crashed consumer in a row (kafkajs's own restarts not counted). */
+  private consumerRestarts = 0;
+  private lastRestartAt = 0;
+  private lastCrash: { error: string; at: string; restartedBy: 'kafkajs' | 'savers' } | null = null;
+  private restarting: Promise<void> | null = null;
+  private giveUp: (error: Error) => void = () => undefined;
+  readonly failed: Promise<Error> = new Promise((resolve) => {
+    this.giveUp = resolve;
+  });
 
   constructor(
     private readonly config: Config,
-    options: { group: string; topics: SaverTopics; logger: Logger; concurrency: number; metrics: SaverMetrics },
+    options: {
+      group: string;
+      topics: SaverTopics;
+      logger: Logger;
+      concurrency: number;
+      metrics: SaverMetrics;
+      maxConsumerRestarts: number;
+    },
   ) {
     this.group = options.group;
     this.topics = options.topics;
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.concurrency = options.concurrency;
+    this.maxConsumerRestarts = options.maxConsumerRestarts;
     this.kindOf = new Map(sourceTopics(this.topics).map((t) => [t.topic, t.kind]));
     this.pool = createPool(config.realtimeDatabaseUrl, {
       max: this.concurrency + 2,
@@ -191,7 +247,10 @@ class Savers {
       onIdleError: (error) => this.logger.warn({ error: describeError(error) }, 'an idle PostgreSQL connection was lost'),
     });
     this.kafka = createKafka({ ...config.kafka, clientId: `lambdamart-speed-${this.group}`, logger: this.logger });
-    this.producer = createKafkaProducer(this.kafka);
+    // Dead letters are at least once anyway (sent before the commit that records them), so the
+    // producer need not be idempotent; few retries, so a refusing topic cannot hold a batch for long.
+    this.producer = createKafkaProducer(this.kafka, { idempotent: false, compression: 'gzip', retries: 2 });
+    this.deadLetters = new DeadLetterSender(this.producer, this.topics.deadLetters, undefined, { signal: this.abort.signal });
   }
 
   start(): void {
@@ -199,13 +258,16 @@ class Savers {
   }
 
   health(): HealthReport {
+    const degraded = this.state === 'consuming' && this.blocked.size > 0;
     return {
-      healthy: this.state === 'consuming',
-      state: this.state,
+      healthy: this.state === 'consuming' && !degraded,
+      state: degraded ? 'degraded' : this.state,
       group: this.group,
       assignment: this.assignment,
       savedEvents: this.saved,
       lastCommitAt: this.lastCommitAt,
+      ...(this.blocked.size > 0 ? { blocked: [...this.blocked.values()].map(({ timer, ...rest }) => rest) } : {}),
+      ...(this.lastCrash ? { lastCrash: this.lastCrash, consumerRestarts: this.consumerRestarts } : {}),
     };
   }
 
@@ -214,7 +276,9 @@ class Savers {
     this.state = 'stopping';
     this.abort.abort();
     clearInterval(this.hintTimer);
+    for (const blocked of this.blocked.values()) clearTimeout(blocked.timer);
     await this.running;
+    await this.restarting;
     // The batches in hand are committed, then the group is left (kafkajs waits for eachBatch calls in flight).
     await this.writersIdle();
     await this.consumer?.disconnect().catch((error) => this.logger.warn({ error: describeError(error) }, 'leaving the group failed'));
@@ -231,21 +295,30 @@ class Savers {
 
   private async run(): Promise<void> {
     await this.waitForPostgres();
+    await this.connectToKafka();
+  }
+
+  /** Connects, subscribes and runs a new consumer; the state becomes `consuming` once it has joined the group. */
+  private async connectToKafka(): Promise<void> {
+    if (this.stopping) return;
     this.state = 'connecting-to-kafka';
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
         await this.producer.connect();
-        this.consumer = this.createConsumer();
-        await this.consumer.connect();
-        await this.consumer.subscribe({ topics: [...this.kindOf.keys()], fromBeginning: true });
+        const consumer = this.createConsumer();
+        this.consumer = consumer;
+        await consumer.connect();
+        await consumer.subscribe({ topics: [...this.kindOf.keys()], fromBeginning: true });
         if (this.stopping) return;
-        await this.consumer.run({
+        await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: this.concurrency,
           eachBatch: (payload) => this.eachBatch(payload),
         });
-        this.state = 'consuming';
+        // A crash while joining has already handed over to restartConsumer.
+        if (this.consumer !== consumer || this.stopping) return;
+        clearInterval(this.hintTimer);
         this.hintTimer = setInterval(() => void this.commitHints(), 5_000);
         return;
       } catch (error) {
@@ -272,17 +345,71 @@ class Savers {
       retry: { initialRetryTime: 300, retries: 10, restartOnFailure: async () => true },
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (consumer !== this.consumer) return;
+      if (this.state === 'connecting-to-kafka' || this.state === 'restarting') this.state = 'consuming';
       this.generation++;
       this.positions.clear();
       this.dropQueues();
       this.assignment = payload.memberAssignment;
+      this.keepBlockedPaused(consumer);
       this.logger.info({ assignment: payload.memberAssignment }, 'joined the group');
       void this.positionAll(this.generation);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.logger.error({ error: describeError(payload.error), restart: payload.restart }, 'consumer crashed; restarting');
+      if (consumer !== this.consumer || this.stopping) return;
+      const error = describeError(payload.error);
+      this.lastCrash = { error, at: new Date().toISOString(), restartedBy: payload.restart ? 'kafkajs' : 'savers' };
+      // Not consuming until it has joined the group again: /health says so meanwhile.
+      if (this.state === 'consuming' || this.state === 'connecting-to-kafka') this.state = 'restarting';
+      if (payload.restart) {
+        this.logger.error({ error, restart: true }, 'consumer crashed; kafkajs restarts it');
+        return;
+      }
+      // kafkajs gives up on a non-retriable error and leaves the consumer stopped: without this the
+      // process would stay up, idle, and (before) healthy.
+      this.restarting = this.restartConsumer(consumer, payload.error).finally(() => {
+        this.restarting = null;
+      });
     });
     return consumer;
+  }
+
+  /**
+   * A crash kafkajs does not restart: a new consumer after a backoff, and after
+   * maxConsumerRestarts such restarts in a row, `failed` (the process exits non-zero).
+   */
+  private async restartConsumer(crashed: Consumer, error: Error): Promise<void> {
+    // A crash long after the last one starts a new count (so does every saved batch).
+    if (Date.now() - this.lastRestartAt > 10 * 60_000) this.consumerRestarts = 0;
+    this.lastRestartAt = Date.now();
+    this.consumerRestarts++;
+    const described = describeError(error);
+    clearInterval(this.hintTimer);
+    this.consumer = null;
+    if (this.consumerRestarts > this.maxConsumerRestarts) {
+      this.state = 'failed';
+      this.logger.fatal(
+        { error: described, restarts: this.maxConsumerRestarts },
+        'the consumer keeps crashing with an error kafkajs does not retry; giving up so that a supervisor restarts the process',
+      );
+      await crashed.disconnect().catch(() => undefined);
+      this.giveUp(error);
+      return;
+    }
+    const wait = backoffMs(this.consumerRestarts - 1, { initialMs: 1_000, maxMs: 30_000 });
+    this.metrics.consumerRestarts.inc();
+    this.logger.error(
+      { error: described, restart: false, restartInMs: wait, restartsInARow: this.consumerRestarts },
+      'consumer crashed with an error kafkajs does not retry; restarting it',
+    );
+    // What was read before the crash is not trusted after it (as after a rebalance).
+    this.generation++;
+    this.positions.clear();
+    this.dropQueues();
+    this.assignment = {};
+    await crashed.disconnect().catch(() => undefined);
+    await sleep(wait, this.abort.signal);
+    await this.connectToKafka();
   }
 
   /**
@@ -323,7 +450,8 @@ class Savers {
   /** Paused partitions resume together once the queues are half empty. */
   private resumeIfRoom(): void {
     if (this.queuedMessages >= MAX_QUEUED_MESSAGES / 2) return;
-    for (const queue of this.queues.values()) {
+    for (const [key, queue] of this.queues.entries()) {
+      if (this.blocked.get(key)?.timer) continue;
       queue.resume?.();
       queue.resume = null;
     }
@@ -379,7 +507,11 @@ class Savers {
     const kind = this.kindOf.get(batch.topic);
     if (!kind) return;
     if (!position) {
-      const stored = await this.withPostgres(payload, (client) => readStoredOffset(client, this.group, batch.topic, batch.partition));
+      const stored = await this.withPostgres(
+        payload,
+        (client) => readStoredOffset(client, this.group, batch.topic, batch.partition),
+        batch,
+      );
       if (stored === undefined || generation !== this.generation || payload.isStale()) return;
       position = { stored, queued: stored, hinted: true, careful: false };
       this.positions.set(key, position);
@@ -399,7 +531,7 @@ class Savers {
       return;
     }
     const prepared = prepareBatch(kind, unsaved(batch.messages, position.queued));
-    if (!(await this.sendDeadLetters(batch, prepared))) return;
+    if (!(await this.sendDeadLetters(payload, prepared))) return;
     if (this.stopping || this.positions.get(key) !== position) return;
     if (position.careful) {
       await this.saveCarefully(payload, kind, position, nextOffset, prepared);
@@ -474,8 +606,10 @@ class Savers {
       let result: SaveResult | undefined;
       let refused = false;
       try {
-        result = await this.withPostgres(undefined, (client) =>
-          saveBatch(client, { group: this.group, topic, partition, kind, ...merged }),
+        result = await this.withPostgres(
+          undefined,
+          (client) => saveBatch(client, { group: this.group, topic, partition, kind, ...merged }),
+          { topic, partition },
         );
       } catch (error) {
         if (!(error instanceof RefusedAsData)) throw error;
@@ -513,7 +647,10 @@ class Savers {
     this.positions.delete(key);
     if (this.stopping || this.probing) return;
     const generation = this.generation;
-    const stored = await this.withPostgres(undefined, (client) => readStoredOffset(client, this.group, topic, partition));
+    const stored = await this.withPostgres(undefined, (client) => readStoredOffset(client, this.group, topic, partition), {
+      topic,
+      partition,
+    });
     if (stored === undefined || generation !== this.generation || !this.consumer) return;
     this.positions.set(key, { stored, queued: stored, hinted: true, careful });
     this.consumer.seek({ topic, partition, offset: stored ?? '0' });
@@ -553,6 +690,8 @@ class Savers {
   private recordSave(topic: string, partition: number, work: Work, result: SaveResult & { status: 'saved' }, seconds: number): void {
     this.saved += result.inserted;
     this.lastCommitAt = new Date().toISOString();
+    this.consumerRestarts = 0;
+    this.unblock(topic, partition);
     this.metrics.events.inc({ topic, outcome: 'saved' }, result.inserted);
     if (result.duplicates > 0) this.metrics.events.inc({ topic, outcome: 'duplicate' }, result.duplicates);
     const deadLetters = work.deadLetters.length;
@@ -578,20 +717,23 @@ class Savers {
   ): Promise<SaveResult | undefined> {
     const { batch } = payload;
     const write = (p: PreparedBatch) =>
-      this.withPostgres(payload, (client) =>
-        saveBatch(client, {
-          group: this.group,
-          topic: batch.topic,
-          partition: batch.partition,
-          kind,
-          expectedOffset,
-          nextOffset,
-          staged: stagingRows(
+      this.withPostgres(
+        payload,
+        (client) =>
+          saveBatch(client, {
+            group: this.group,
+            topic: batch.topic,
+            partition: batch.partition,
             kind,
-            p.valid.map((v) => v.event),
-          ),
-          deadLetters: p.deadLetters,
-        }),
+            expectedOffset,
+            nextOffset,
+            staged: stagingRows(
+              kind,
+              p.valid.map((v) => v.event),
+            ),
+            deadLetters: p.deadLetters,
+          }),
+        batch,
       );
     try {
       return await write(prepared);
@@ -601,12 +743,15 @@ class Savers {
         { topic: batch.topic, partition: batch.partition, error: error.message },
         'PostgreSQL refused a batch; finding the events it refuses',
       );
-      const refused = await this.withPostgres(payload, (client) =>
-        findRefusedEvents(
-          client,
-          kind,
-          prepared.valid.map((v) => stagingRows(kind, [v.event])),
-        ),
+      const refused = await this.withPostgres(
+        payload,
+        (client) =>
+          findRefusedEvents(
+            client,
+            kind,
+            prepared.valid.map((v) => stagingRows(kind, [v.event])),
+          ),
+        batch,
       );
       if (refused === undefined) return undefined;
       const rest: PreparedBatch = { valid: [], deadLetters: [...prepared.deadLetters] };
@@ -616,7 +761,7 @@ class Savers {
         else rest.deadLetters.push(deadLetterRow(item.message, reason));
       }
       const extra = { valid: [], deadLetters: rest.deadLetters.slice(prepared.deadLetters.length) };
-      if (!(await this.sendDeadLetters(batch, extra))) return undefined;
+      if (!(await this.sendDeadLetters(payload, extra))) return undefined;
       // The caller's counts follow what was really saved.
       prepared.valid = rest.valid;
       prepared.deadLetters = rest.deadLetters;
@@ -636,7 +781,7 @@ class Savers {
             ...rest.valid.map((v) => deadLetterRow(v.message, `refused by PostgreSQL with its batch: ${again.message}`)),
           ],
         };
-        if (!(await this.sendDeadLetters(batch, { deadLetters: whole.deadLetters.slice(rest.deadLetters.length) }))) return undefined;
+        if (!(await this.sendDeadLetters(payload, { deadLetters: whole.deadLetters.slice(rest.deadLetters.length) }))) return undefined;
         prepared.valid = [];
         prepared.deadLetters = whole.deadLetters;
         return write(whole);
@@ -646,12 +791,15 @@ class Savers {
 
   /**
    * Runs a Postgres operation until it succeeds. Unreachable: a few quick retries, then every
-   * partition is paused and a probe waits for Postgres; the batch is fetched again after. Returns
+   * partition is paused and a probe waits for Postgres; the batch is fetched again after. Any
+   * other failure that is not about the data (a permission, a limit: SQLSTATE classes 42, 54...):
+   * a few quick retries, then the partition it is for is paused and retried with backoff. Returns
    * undefined when the batch was given up for now (stopping, or paused).
    */
   private async withPostgres<T>(
     payload: EachBatchPayload | undefined,
     operation: (client: PoolClient) => Promise<T>,
+    partition: { topic: string; partition: number },
   ): Promise<T | undefined> {
     for (let attempt = 0; ; attempt++) {
       if (this.probing || (this.stopping && attempt > 0)) return undefined;
@@ -682,6 +830,10 @@ class Savers {
           this.pauseUntilPostgresIsBack(error);
           return undefined;
         }
+        if (attempt >= 2) {
+          this.block(partition.topic, partition.partition, 'postgres', error);
+          return undefined;
+        }
         const wait = backoffMs(attempt);
         this.logger.warn({ error: describeError(error), attempt: attempt + 1, retryInMs: wait }, 'saving a batch failed; retrying');
         await sleep(wait, this.abort.signal);
@@ -707,35 +859,118 @@ class Savers {
       this.dropQueues();
       this.state = 'consuming';
       consumer.resume(all);
+      this.keepBlockedPaused(consumer);
       void this.positionAll(this.generation);
       this.logger.info('partitions resumed from the offsets in PostgreSQL');
     });
   }
 
-  /** Dead letters go to Kafka before the transaction that records them commits: at least once there, exactly once in the table. */
-  private async sendDeadLetters(batch: Batch, prepared: Pick<PreparedBatch, 'deadLetters'>): Promise<boolean> {
+  /**
+   * Dead letters go to Kafka before the transaction that records them commits: at least once there,
+   * exactly once in the table. A topic that refuses them pauses the partition (see block).
+   */
+  private async sendDeadLetters(payload: EachBatchPayload, prepared: Pick<PreparedBatch, 'deadLetters'>): Promise<boolean> {
     if (prepared.deadLetters.length === 0) return true;
-    const messages = prepared.deadLetters.map((d) => ({
-      key: batch.topic,
-      value: d.raw ?? '',
-      headers: {
-        [DeadLetterHeaders.reason]: d.reason,
-        [DeadLetterHeaders.sourceTopic]: batch.topic,
-        [DeadLetterHeaders.sourcePartition]: String(batch.partition),
-        [DeadLetterHeaders.sourceOffset]: d.offset,
-      },
-    }));
-    for (let attempt = 0; !this.stopping; attempt++) {
-      try {
-        await this.producer.send(this.topics.deadLetters, messages);
-        return true;
-      } catch (error) {
-        const wait = backoffMs(attempt);
-        this.logger.warn({ error: describeError(error), retryInMs: wait }, 'sending dead letters to Kafka failed; retrying');
-        await sleep(wait, this.abort.signal);
+    const { batch } = payload;
+    try {
+      const { requests } = await this.deadLetters.send({ topic: batch.topic, partition: batch.partition }, prepared.deadLetters, () =>
+        payload.heartbeat(),
+      );
+      if (requests > 1) {
+        this.logger.debug(
+          { topic: batch.topic, partition: batch.partition, deadLetters: prepared.deadLetters.length, requests },
+          'dead letters sent',
+        );
+      }
+      return true;
+    } catch (error) {
+      if (!this.stopping) this.block(batch.topic, batch.partition, 'dead-letters', error);
+      return false;
+    }
+  }
+
+  /**
+   * Pauses a partition whose batch cannot go on for now (see BlockedPartition) and retries it after
+   * a backoff that grows while it keeps failing, instead of spinning on it: the other partitions go
+   * on, and /health says `degraded` with the reason until the partition saves again.
+   */
+  private block(topic: string, partition: number, cause: BlockedPartition['cause'], error: unknown): void {
+    const key = `${topic}|${partition}`;
+    const previous = this.blocked.get(key);
+    clearTimeout(previous?.timer);
+    const attempts = (previous?.attempts ?? 0) + 1;
+    const wait = backoffMs(attempts - 1, { initialMs: 1_000, maxMs: 60_000 });
+    const reason = describeError(error);
+    const entry: BlockedPartition = {
+      topic,
+      partition,
+      cause,
+      reason,
+      since: previous?.since ?? new Date().toISOString(),
+      attempts,
+      retryAt: new Date(Date.now() + wait).toISOString(),
+      timer: setTimeout(() => this.retryBlocked(key), wait),
+    };
+    this.blocked.set(key, entry);
+    this.countBlocked();
+    this.consumer?.pause([{ topic, partitions: [partition] }]);
+    this.metrics.retries.inc({ cause: cause === 'postgres' ? 'other' : 'dead-letters' });
+    const what =
+      cause === 'postgres'
+        ? "PostgreSQL keeps refusing this partition's batch"
+        : "the dead-letter topic refuses this partition's dead letters";
+    this.logger.error(
+      { topic, partition, error: reason, attempts, retryInMs: wait },
+      `${what}: partition paused, retried later (nothing is lost, nothing is committed)`,
+    );
+  }
+
+  /** The backoff of a blocked partition is over: resume it; it stays listed until it saves again. */
+  private retryBlocked(key: string): void {
+    const entry = this.blocked.get(key);
+    if (!entry || this.stopping) return;
+    // Every partition is paused while Postgres is down; the probe resumes them all when it is back.
+    if (this.probing) {
+      entry.timer = setTimeout(() => this.retryBlocked(key), 1_000);
+      return;
+    }
+    entry.timer = undefined;
+    this.logger.info({ topic: entry.topic, partition: entry.partition, cause: entry.cause }, 'retrying a paused partition');
+    this.consumer?.resume([{ topic: entry.topic, partitions: [entry.partition] }]);
+    const queue = this.queues.get(key);
+    queue?.resume?.();
+    if (queue) queue.resume = null;
+  }
+
+  /** A partition saved again: no longer blocked. */
+  private unblock(topic: string, partition: number): void {
+    const key = `${topic}|${partition}`;
+    const entry = this.blocked.get(key);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.blocked.delete(key);
+    this.countBlocked();
+    this.logger.info({ topic, partition, cause: entry.cause, since: entry.since }, 'a paused partition saves again');
+  }
+
+  /** After a (re)join: blocked partitions still ours stay paused on the consumer; the others are not ours to retry. */
+  private keepBlockedPaused(consumer: Consumer): void {
+    for (const [key, entry] of this.blocked) {
+      if (!(this.assignment[entry.topic] ?? []).includes(entry.partition)) {
+        clearTimeout(entry.timer);
+        this.blocked.delete(key);
+      } else if (entry.timer) {
+        consumer.pause([{ topic: entry.topic, partitions: [entry.partition] }]);
       }
     }
-    return false;
+    this.countBlocked();
+  }
+
+  private countBlocked(): void {
+    const entries = [...this.blocked.values()];
+    for (const cause of ['postgres', 'dead-letters'] as const) {
+      this.metrics.blockedPartitions.set({ cause }, entries.filter((e) => e.cause === cause).length);
+    }
   }
 
   /** Passes the saved positions to Kafka as the group's offsets, so Kafka tools show the lag too. */

@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from '@lambdamart/core';
+import { LambdamartError, loadConfigOrExit } from '@lambdamart/core';
 import { saverTopicsWithSuffix, startSavers } from '@lambdamart/speed-layer';
 import { type Command, InvalidArgumentError } from 'commander';
 import { action, onStopSignals, positiveInt } from '../action.ts';
@@ -8,6 +8,7 @@ interface SpeedOptions {
   metricsPort?: number;
   topicSuffix?: string;
   concurrency: number;
+  maxRestarts: number;
 }
 
 function metricsPort(value: string): number {
@@ -29,6 +30,12 @@ export function registerSpeed(program: Command): void {
     .option('--group <id>', 'consumer group; every process with the same group shares the partitions', groupId, 'savers')
     .option('--metrics-port <port>', '/health and /metrics port (default: SPEED_METRICS_PORT or 9464; 0: any free port)', metricsPort)
     .option('--concurrency <n>', 'partition batches saved at the same time', positiveInt('a number of batches'), 4)
+    .option(
+      '--max-restarts <n>',
+      'restarts in a row of a consumer that crashed with an error kafkajs does not retry, before exiting 1',
+      positiveInt('a number of restarts'),
+      10,
+    )
     .option('--topic-suffix <suffix>', 'read <topic><suffix> and write dead letters to dead-letters<suffix> (tests, benchmarks)')
     .action(
       action(async (opts: SpeedOptions) => {
@@ -37,15 +44,25 @@ export function registerSpeed(program: Command): void {
           group: opts.group,
           metricsPort: opts.metricsPort,
           concurrency: opts.concurrency,
+          maxConsumerRestarts: opts.maxRestarts,
           topics: opts.topicSuffix ? saverTopicsWithSuffix(opts.topicSuffix) : undefined,
         });
         // SIGTERM or Ctrl-C: finish the batches in hand, commit, leave the group, exit 0.
+        // A consumer that cannot be restarted: the same, then exit 1, so a supervisor restarts us.
         let releaseSignals = () => {};
-        await new Promise<void>((resolve) => {
-          releaseSignals = onStopSignals(() => resolve());
-        });
+        const failure = await Promise.race([
+          new Promise<undefined>((resolve) => {
+            releaseSignals = onStopSignals(() => resolve(undefined));
+          }),
+          savers.failed,
+        ]);
         await savers.stop();
         releaseSignals();
+        if (failure) {
+          throw new LambdamartError('LM_ERR_SPEED_CONSUMER_FAILED', `the Kafka consumer kept crashing: ${failure.message}`, {
+            hint: 'see the log; a supervisor should restart this process',
+          });
+        }
       }),
     );
 }
