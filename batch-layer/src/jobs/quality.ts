@@ -490,7 +490,7 @@ async function searchDuplicates(reader: PoolClient, searches: DuplicateSearch[])
   for (const { fact, query, filters, expected } of searches) {
     const changed = new Map<string, EventIdFilter>();
     const idText = fact === 'fact_sales' ? (id: Uint8Array) => Buffer.from(id).toString('latin1') : uuidText;
-    await forEachEventId(reader, query, (id, days) => {
+    await forEachEventId(reader, fact, query, (id, days) => {
       const month = monthOf(days);
       hashId(id);
       const [h1 = 0, h2 = 0] = hashes;
@@ -570,27 +570,67 @@ async function expectedIdsPerMonth(wh: PoolClient, fact: FactTable): Promise<Map
 }
 
 /**
- * Calls `row` with each event id (its bytes: a uuid's 16, a text's characters) and event date
- * (days since 2000-01-01) of `query`, read as a binary COPY: no value is printed or parsed.
+ * Calls `row` with each event id (its bytes: a uuid's 16, a text's characters: what the stored
+ * filters were built from) and event date (days since 2000-01-01) of `query`. The ids come as
+ * hex in a text COPY, one row a line: lines split anywhere between stream chunks are simply
+ * joined, and no value can hold the tab or newline that delimit them.
  */
-async function forEachEventId(client: PoolClient, query: string, row: (id: Uint8Array, days: number) => void): Promise<void> {
-  let rest: Buffer = Buffer.alloc(0);
-  let skip = 19; // the header: signature, flags, header extension length
-  for await (const chunk of client.query(copyTo(`copy (${query}) to stdout (format binary)`))) {
-    const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-    let at = skip;
-    skip = 0;
-    // A tuple: field count (int16), then per field its length (int32) and bytes; -1 ends the data.
-    while (at + 6 <= buf.length) {
-      if (buf.readInt16BE(at) === -1) break;
-      const idLength = buf.readInt32BE(at + 2);
-      const end = at + 6 + idLength + 8;
-      if (end > buf.length) break;
-      row(buf.subarray(at + 6, at + 6 + idLength), buf.readInt32BE(end - 4));
-      at = end;
+async function forEachEventId(
+  client: PoolClient,
+  fact: FactTable,
+  query: string,
+  row: (id: Uint8Array, days: number) => void,
+): Promise<void> {
+  await readEventIds(client.query(copyTo(eventIdCopy(query, fact === 'fact_sales' ? 'text' : 'uuid'))), row);
+}
+
+/** The COPY of `query`'s (event_id, event_date) whose output readEventIds reads. */
+export function eventIdCopy(query: string, idType: 'uuid' | 'text'): string {
+  const bytes = idType === 'uuid' ? 'uuid_send(event_id)' : `convert_to(event_id, 'UTF8')`;
+  return `copy (select encode(${bytes}, 'hex'), event_date - date '2000-01-01' from (${query}) ids) to stdout`;
+}
+
+/** Reads the output of eventIdCopy, in chunks split anywhere. */
+export async function readEventIds(chunks: AsyncIterable<unknown>, row: (id: Uint8Array, days: number) => void): Promise<void> {
+  let id = new Uint8Array(64);
+  const line = (buf: Buffer, start: number, end: number) => {
+    const tab = buf.indexOf(9, start);
+    if (tab < 0 || tab > end || (tab - start) % 2 !== 0)
+      throw new Error(`event id COPY: malformed row ${JSON.stringify(buf.toString('latin1', start, end))}`);
+    const length = (tab - start) / 2;
+    if (length > id.length) id = new Uint8Array(length * 2);
+    for (let i = 0; i < length; i++) id[i] = (hexValue(buf[start + 2 * i]) << 4) | hexValue(buf[start + 2 * i + 1]);
+    row(id.subarray(0, length), Number(buf.toString('latin1', tab + 1, end)));
+  };
+  let rest: Buffer | null = null;
+  for await (const chunk of chunks) {
+    const buf = chunk as Buffer;
+    let at = 0;
+    if (rest) {
+      const newline = buf.indexOf(10);
+      if (newline < 0) {
+        rest = Buffer.concat([rest, buf]);
+        continue;
+      }
+      const joined: Buffer = Buffer.concat([rest, buf.subarray(0, newline)]);
+      line(joined, 0, joined.length);
+      at = newline + 1;
+      rest = null;
     }
-    rest = buf.subarray(at);
+    for (let newline = buf.indexOf(10, at); newline >= 0; newline = buf.indexOf(10, at)) {
+      line(buf, at, newline);
+      at = newline + 1;
+    }
+    if (at < buf.length) rest = buf.subarray(at);
   }
+  if (rest) throw new Error('event id COPY: the stream ended inside a row');
+}
+
+function hexValue(c: number | undefined): number {
+  // '0'-'9' are 48-57, 'a'-'f' 97-102 (encode() writes lower case).
+  if (c !== undefined && c >= 48 && c <= 57) return c - 48;
+  if (c !== undefined && c >= 97 && c <= 102) return c - 87;
+  throw new Error(`event id COPY: ${c === undefined ? 'a missing' : `the byte ${c} is not a`} hex digit`);
 }
 
 const months = new Map<number, string>();
