@@ -188,6 +188,30 @@ describe('data-quality checks', () => {
     });
   });
 
+  it('the revenue check passes on an order committed after the facts run, ingested before its watermark', async () => {
+    await withBatchDatabases('dq_late_commit', async ({ config, rt, wh }) => {
+      await addHistory(rt);
+      await runAll(config);
+      const { rows } = await wh.query<{ w: Date }>(`select watermark as w from etl_watermarks where job_name = 'facts'`);
+      const watermark = rows[0]?.w ?? new Date();
+      // A saver that started before the facts run (its ingested_at) and committed after it.
+      const late = await addOrder(rt, {
+        user: 'u2',
+        at: '2026-03-07T10:00:00Z',
+        country: 'FR',
+        lines: [['p1', 1, 10]],
+        ingestedAt: new Date(watermark.getTime() - 60_000).toISOString(),
+      });
+      await runJobs(config, ['quality'], { triggeredBy: 'test' });
+      assert.deepEqual(await failedChecks(wh), []);
+      // The next facts run loads it by its lookback; the checks still pass.
+      await runAll(config);
+      const loaded = await wh.query('select 1 from fact_sales where transaction_id = $1', [late]);
+      assert.equal(loaded.rowCount, 1);
+      assert.deepEqual(await failedChecks(wh), []);
+    });
+  });
+
   it('a full check finds what was written around the jobs', async () => {
     await withBatchDatabases('dq_full', async ({ config, rt, wh }) => {
       const { januaryView } = await addHistory(rt);

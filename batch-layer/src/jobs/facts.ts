@@ -35,8 +35,23 @@ export const factsJob: JobDefinition = {
   name: 'facts',
   description: 'fact_sales, fact_product_views, fact_cart_events (incremental, point-in-time)',
   dependsOn: ['dimensions'],
-  run: (ctx) => (ctx.options.fullRefresh ? rebuildFacts(ctx) : loadIncrement(ctx)),
+  async run(ctx) {
+    const result = await (ctx.options.fullRefresh ? rebuildFacts(ctx) : loadIncrement(ctx));
+    // A ranged run staged only its dates: what it saw says nothing about the rest.
+    if (!ctx.options.from && !ctx.options.to) await recordSourceSnapshot(ctx);
+    return result;
+  },
 };
+
+/** The realtime snapshot this run read, for the quality job's revenue check (migration 0008). */
+async function recordSourceSnapshot(ctx: JobContext): Promise<void> {
+  const { rows } = await ctx.rt.query<{ snapshot: string }>('select pg_current_snapshot()::text as snapshot');
+  await ctx.wh.query(
+    `insert into fact_source_snapshot (run_id, realtime_snapshot) values ($1, $2::pg_snapshot)
+     on conflict (only_row) do update set run_id = excluded.run_id, realtime_snapshot = excluded.realtime_snapshot, recorded_at = now()`,
+    [ctx.runId, rows[0]?.snapshot],
+  );
+}
 
 // ---------------------------------------------------------------- incremental
 
