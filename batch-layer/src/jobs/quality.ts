@@ -570,25 +570,30 @@ async function loadFilters(wh: PoolClient, fact: FactTable, except: string[]): P
 
 /**
  * Rows per month (what a new filter is sized for): the planner's count for the month's partition,
- * else what the facts runs say they loaded into it (more than it holds after a reload).
+ * else what the facts runs say they loaded into it (more than it holds after a reload). A month
+ * is its partition's lower bound, never parsed from a name: a filter on a name would be pushed
+ * down to every row of pg_class, where TOAST tables (pg_toast_<oid>) end in six digits too.
  */
-async function expectedIdsPerMonth(wh: PoolClient, fact: FactTable): Promise<Map<string, number>> {
-  const { rows } = await wh.query<{ month: string; tuples: number }>(
-    `with partitions as (
-       select to_date(substring(c.relname from '_([0-9]{6})$'), 'YYYYMM') as month, c.reltuples
-       from pg_inherits i join pg_class c on c.oid = i.inhrelid
-       where i.inhparent = $1::text::regclass
-     ),
-     loaded as (
-       select date_trunc('month', event_date)::date as month, sum(rows) as loaded
-       from fact_load_dates where fact = $1::text group by 1
-     )
-     select p.month::text as month, coalesce(nullif(greatest(p.reltuples, 0), 0), l.loaded, 0)::float8 as tuples
-     from partitions p left join loaded l using (month)
-     where p.month is not null`,
+export async function expectedIdsPerMonth(wh: PoolClient, fact: FactTable): Promise<Map<string, number>> {
+  const partitions = await wh.query<{ bound: string; tuples: number }>(
+    `select pg_get_expr(c.relpartbound, c.oid) as bound, c.reltuples::float8 as tuples
+     from pg_inherits i join pg_class c on c.oid = i.inhrelid
+     where i.inhparent = $1::text::regclass`,
     [fact],
   );
-  return new Map(rows.map((r) => [r.month, r.tuples]));
+  const loaded = await wh.query<{ month: string; rows: number }>(
+    `select date_trunc('month', event_date)::date::text as month, sum(rows)::float8 as rows
+     from fact_load_dates where fact = $1::text group by 1`,
+    [fact],
+  );
+  const loadedPerMonth = new Map(loaded.rows.map((r) => [r.month, r.rows]));
+  const expected = new Map<string, number>();
+  for (const { bound, tuples } of partitions.rows) {
+    const range = partitionRange(bound);
+    // The default partition has no month of its own.
+    if (range) expected.set(range.from, tuples > 0 ? tuples : (loadedPerMonth.get(range.from) ?? 0));
+  }
+  return expected;
 }
 
 /**
