@@ -1,7 +1,10 @@
 /**
  * quality: the checks of warehouse/sql/models/checks, each a query selecting the offending rows.
  * Every result is recorded in data_quality_results (outside the job's transaction, so a failing
- * run keeps them); a failing check fails the run with its name and a sample of the rows.
+ * run keeps them). A failing publication guard (checks.ts) fails the run with its name and a
+ * sample of the rows; the other checks are warnings: recorded, logged and listed in the run's
+ * details. The guards also run in the facts job before it commits (over what it wrote); here
+ * they catch what was written around the jobs.
  *
  * A run checks what can have broken since the last run whose checks all passed (quality.coverage:
  * its snapshot and the newest facts run it saw), and everything on a full refresh, on the first
@@ -18,12 +21,12 @@
 import type { PoolClient } from '@lambdamart/core';
 import { listModels, loadModel } from '@lambdamart/warehouse';
 import { to as copyTo } from 'pg-copy-streams';
+import { type CheckFailure, DataQualityError, runCheck } from '../checks.ts';
 import { copyQueryToTable } from '../copy.ts';
 import type { JobContext, JobDefinition } from '../job.ts';
 import { createStagingTables, StagingTables } from '../staging.ts';
 import { defaultLookbackMinutes } from '../window.ts';
 
-const sampleSize = 5;
 const revenueWindowMs = 24 * 3600_000;
 const factTables = ['fact_sales', 'fact_product_views', 'fact_cart_events'] as const;
 type FactTable = (typeof factTables)[number];
@@ -36,16 +39,7 @@ const changeLogTriggers = [
   ),
 ];
 
-export class DataQualityError extends Error {
-  constructor(readonly failures: { check: string; failingRows: number; sample: unknown[] }[]) {
-    super(
-      failures
-        .map((f) => `data-quality check ${f.check} failed: ${f.failingRows} offending row(s), e.g. ${JSON.stringify(f.sample.slice(0, 3))}`)
-        .join('; '),
-    );
-    this.name = 'DataQualityError';
-  }
-}
+export { DataQualityError };
 
 export const qualityJob: JobDefinition = {
   name: 'quality',
@@ -65,7 +59,7 @@ export const qualityJob: JobDefinition = {
     const searching = searchDuplicatesBeside(ctx, searches);
     // Awaited below; a failure must not go unhandled meanwhile.
     searching.catch(() => undefined);
-    const failures: DataQualityError['failures'] = [];
+    const failures: CheckFailure[] = [];
     for (const check of others) {
       const failure = await runCheck(ctx, check);
       if (failure) failures.push(failure);
@@ -76,13 +70,22 @@ export const qualityJob: JobDefinition = {
       const failure = await runCheck(ctx, check);
       if (failure) failures.push(failure);
     }
-    if (failures.length) throw new DataQualityError(failures);
-    await recordCoverage(ctx.wh, scope, flagged);
+    const errors = failures.filter((f) => f.severity === 'error');
+    if (errors.length) throw new DataQualityError(errors);
+    const warnings = failures.map((f) => f.check);
+    if (warnings.length) ctx.logger.warn({ warnings: new DataQualityError(failures).message }, 'data-quality warnings');
+    // The coverage moves only when every check passed: a warning is checked again next time.
+    else await recordCoverage(ctx.wh, scope, flagged);
     const checks = withCandidates.length + others.length;
     return {
       rowsIn: staged,
       rowsOut: checks,
-      details: { checks, full: scope.fullBecause !== null, candidates: flagged.candidates.length },
+      details: {
+        checks,
+        full: scope.fullBecause !== null,
+        candidates: flagged.candidates.length,
+        ...(warnings.length ? { warnings } : {}),
+      },
     };
   },
 };
@@ -91,24 +94,11 @@ export const qualityJob: JobDefinition = {
 async function checksByInput(): Promise<{ withCandidates: string[]; others: string[] }> {
   const withCandidates: string[] = [];
   const others: string[] = [];
-  for (const check of await listModels('checks')) {
-    ((await loadModel(check)).includes('quality.event_id_candidates') ? withCandidates : others).push(check);
+  for (const model of await listModels('checks')) {
+    const check = model.slice('checks/'.length);
+    ((await loadModel(model)).includes('quality.event_id_candidates') ? withCandidates : others).push(check);
   }
   return { withCandidates, others };
-}
-
-/** Runs one check; records its result outside the job's transaction; returns it when it fails. */
-async function runCheck(ctx: JobContext, check: string): Promise<DataQualityError['failures'][number] | null> {
-  const sql = await loadModel(check);
-  const name = check.slice('checks/'.length);
-  const { rows } = await ctx.wh.query<{ n: number }>(`select count(*)::bigint as n from (${sql}) offending`);
-  const failingRows = rows[0]?.n ?? 0;
-  const sample = failingRows ? (await ctx.wh.query(`select * from (${sql}) offending limit ${sampleSize}`)).rows : [];
-  await ctx.recordOutside(
-    `insert into data_quality_results (run_id, check_name, passed, failing_rows, sample) values ($1, $2, $3, $4, $5)`,
-    [ctx.runId, name, failingRows === 0, failingRows, JSON.stringify(sample)],
-  );
-  return failingRows ? { check: name, failingRows, sample } : null;
 }
 
 /**
