@@ -6,7 +6,7 @@
  * details. The guards also run in the facts job before it commits (over what it wrote); here
  * they catch what was written around the jobs.
  *
- * A run checks what can have broken since the last run whose checks all passed (quality.coverage:
+ * A run checks what can have broken since the last run whose guards all passed (quality.coverage:
  * its snapshot and the newest facts run it saw), and everything on a full refresh, on the first
  * run, or when a change log cannot be trusted (a trigger gone, a dimension truncated). It writes
  * its scope, in its transaction, into the quality.* tables the checks read (migration 0006):
@@ -16,7 +16,7 @@
  *   - moved_versions: the dimension rows deleted or moved, with the event times they left;
  *   - event_id_candidates: the event ids per-month Bloom filters flag as maybe loaded twice.
  * Each check's SQL says why its part is enough. The coverage and the filters are written in the
- * job's transaction: only a run that passes moves them.
+ * job's transaction: only a run that succeeds (no guard failed) moves them.
  */
 import type { PoolClient } from '@lambdamart/core';
 import { listModels, loadModel } from '@lambdamart/warehouse';
@@ -74,8 +74,9 @@ export const qualityJob: JobDefinition = {
     if (errors.length) throw new DataQualityError(errors);
     const warnings = failures.map((f) => f.check);
     if (warnings.length) ctx.logger.warn({ warnings: new DataQualityError(failures).message }, 'data-quality warnings');
-    // The coverage moves only when every check passed: a warning is checked again next time.
-    else await recordCoverage(ctx.wh, scope, flagged);
+    // Warnings do not hold the coverage back: recorded once, they are checked again when their
+    // rows change (or on a full check), and the next runs' scope does not grow meanwhile.
+    await recordCoverage(ctx.wh, scope, flagged);
     const checks = withCandidates.length + others.length;
     return {
       rowsIn: staged,
