@@ -1,6 +1,6 @@
 export * from './analytics.ts';
+export { type CheckSeverity, DataQualityError, publicationGuards, severityOf } from './checks.ts';
 export * from './job.ts';
-export { DataQualityError } from './jobs/quality.ts';
 export * from './lake.ts';
 export * from './lake-archive.ts';
 export * from './purge.ts';

@@ -38,6 +38,12 @@ describe('lambdamart errors', () => {
     assertOneLine(conflict.err, /cannot be used with option/);
   });
 
+  it('purge refuses an age under one day with one line', () => {
+    const run = lambdamart(['batch', 'purge', '--older-than', '0d']);
+    assert.equal(run.code, 1);
+    assertOneLine(run.err, /^lambdamart: option '--older-than <age>' argument '0d' is invalid\. expected an age of at least 1d/);
+  });
+
   it('an unreachable PostgreSQL is one line that says where and how to fix it', () => {
     const run = lambdamart(['migrate', '--realtime'], { REALTIME_DATABASE_URL: 'postgres://lambdamart:x@127.0.0.1:1/nowhere' });
     assert.equal(run.code, 1);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isAbsolute, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from './config.ts';
 import { LambdamartError } from './errors.ts';
@@ -20,12 +21,19 @@ describe('loadConfig', () => {
     assert.deepEqual(config.kafka.brokers, ['127.0.0.1:9092']);
     assert.match(config.realtimeDatabaseUrl, /127\.0\.0\.1:5432\/lambdamart_realtime$/);
     assert.match(config.warehouseDatabaseUrl, /127\.0\.0\.1:5432\/lambdamart_warehouse$/);
-    assert.equal(config.lakeDir, './data/lake');
+    assert.equal(config.lakeDir, resolve('./data/lake'));
     assert.equal(config.api.port, 8000);
     assert.deepEqual(config.api.keys, []);
     assert.equal(config.batchCron, '*/5 * * * *');
     assert.equal(config.logLevel, 'info');
     assert.deepEqual(config.external, { kafka: false, postgres: false });
+  });
+
+  it('makes LAKE_DIR absolute at start-up: a later chdir or a child process sees the same lake', () => {
+    const relative = loadConfig({ LAKE_DIR: 'some/lake' }).lakeDir;
+    assert.ok(isAbsolute(relative), relative);
+    assert.equal(relative, join(process.cwd(), 'some', 'lake'));
+    assert.equal(loadConfig({ LAKE_DIR: '/srv/lake/' }).lakeDir, '/srv/lake');
   });
 
   it('reads every variable and marks user-chosen servers as external', () => {

@@ -3,6 +3,7 @@
  * else receives a typed `Config`. A bad value stops start-up with one line naming the variable,
  * the value and what was expected.
  */
+import { resolve } from 'node:path';
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { LambdamartError } from './errors.ts';
@@ -120,7 +121,9 @@ export function loadConfig(env: EnvSource = process.env): Config {
     kafka: { brokers: e.KAFKA_BROKERS, clientId: 'lambdamart' },
     realtimeDatabaseUrl: e.REALTIME_DATABASE_URL,
     warehouseDatabaseUrl: e.WAREHOUSE_DATABASE_URL,
-    lakeDir: e.LAKE_DIR,
+    // Absolute from the start: a relative lake would move with the working directory of
+    // whichever process (CLI, scheduler, child) resolves it later.
+    lakeDir: resolve(e.LAKE_DIR),
     dataDir: e.LAMBDAMART_DATA_DIR,
     api: { port: e.API_PORT, keys: e.API_KEYS },
     speed: { metricsPort: e.SPEED_METRICS_PORT },

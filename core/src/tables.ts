@@ -32,6 +32,8 @@ export const WarehouseTables = {
   factLookbackKeys: 'fact_lookback_keys',
   /** The orders dim_customers has counted, one row per order. */
   customerOrders: 'customer_orders',
+  /** The realtime snapshot of the last unranged facts run: what its revenue is compared with. */
+  factSourceSnapshot: 'fact_source_snapshot',
   /** Which DuckDB replica file of the facts the analytics tables match. */
   analyticsReplica: 'analytics_replica',
 } as const;

@@ -13,6 +13,11 @@
  *
  * Every run that loads rows records them per (fact, event date) in fact_load_dates, for the jobs
  * that refresh only the dates that changed.
+ *
+ * Before it commits, a run checks what it is about to publish (checks.ts: publication guards):
+ * the revenue of the orders it staged against their raw totals, in its own snapshot, and the
+ * dimension rows of the rows it inserted. A failing guard is recorded outside the transaction
+ * and fails the run, which rolls back: the last good warehouse stays.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,9 +25,10 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { PoolClient } from '@lambdamart/core';
 import { loadModel } from '@lambdamart/warehouse';
+import { DataQualityError, runCheck } from '../checks.ts';
 import { copyDuckdbToTable, copyQueryToFile } from '../copy.ts';
 import type { JobContext, JobDefinition, JobResult } from '../job.ts';
-import { quote } from '../lake.ts';
+import { lakeDatasets, quote } from '../lake.ts';
 import { type FullHistory, withFullHistory } from '../rebuild.ts';
 import { createStagingTables, maxStagedIngestedAt, type StagedKind, StagingTables, stageRaw } from '../staging.ts';
 import { defaultLookbackMinutes, extractWindow, nextWatermark } from '../window.ts';
@@ -35,8 +41,43 @@ export const factsJob: JobDefinition = {
   name: 'facts',
   description: 'fact_sales, fact_product_views, fact_cart_events (incremental, point-in-time)',
   dependsOn: ['dimensions'],
-  run: (ctx) => (ctx.options.fullRefresh ? rebuildFacts(ctx) : loadIncrement(ctx)),
+  async run(ctx) {
+    const result = await (ctx.options.fullRefresh ? rebuildFacts(ctx) : loadIncrement(ctx));
+    await guardPublication(ctx);
+    // A ranged run staged only its dates: what it saw says nothing about the rest.
+    if (!ctx.options.from && !ctx.options.to) await recordSourceSnapshot(ctx);
+    return result;
+  },
 };
+
+/**
+ * The publication guards over what this run wrote, in its transaction: the revenue of the orders
+ * in stg_transactions (those it staged; the whole history on a full refresh) and, after an
+ * incremental run, the dimension rows of the rows it inserted (loaded_fact_rows). A full
+ * refresh's rows hold one row per event id (the history keeps one per key) and join the
+ * dimensions of this transaction. Event ids loaded twice across runs stay with the quality job:
+ * looking each new id up in every partition costs seconds per 100,000 rows.
+ */
+async function guardPublication(ctx: JobContext): Promise<void> {
+  const failures = [await runCheck(ctx, 'fact_revenue_matches_raw', { recordPass: false })];
+  if (!ctx.options.fullRefresh) {
+    failures.push(
+      await runCheck(ctx, 'facts_have_dimension_rows', { model: 'checks/guards/loaded_facts_have_dimension_rows', recordPass: false }),
+    );
+  }
+  const failed = failures.filter((f) => f !== null);
+  if (failed.length) throw new DataQualityError(failed);
+}
+
+/** The realtime snapshot this run read, for the quality job's revenue check (migration 0008). */
+async function recordSourceSnapshot(ctx: JobContext): Promise<void> {
+  const { rows } = await ctx.rt.query<{ snapshot: string }>('select pg_current_snapshot()::text as snapshot');
+  await ctx.wh.query(
+    `insert into fact_source_snapshot (run_id, realtime_snapshot) values ($1, $2::pg_snapshot)
+     on conflict (only_row) do update set run_id = excluded.run_id, realtime_snapshot = excluded.realtime_snapshot, recorded_at = now()`,
+    [ctx.runId, rows[0]?.snapshot],
+  );
+}
 
 // ---------------------------------------------------------------- incremental
 
@@ -46,6 +87,14 @@ async function loadIncrement(ctx: JobContext): Promise<JobResult> {
   await conformDimensions(wh);
   const watermark = nextWatermark(ctx.watermark, await maxStagedIngestedAt(wh, stagedKinds), options);
   const relistedFrom = lookbackStart(watermark ?? ctx.watermark, options);
+  // The rows this run inserts, for the publication guards.
+  await wh.query(
+    `create temp table loaded_fact_rows (
+       fact text not null, event_id text not null, event_date date not null, event_time timestamptz not null,
+       date_id integer not null, customer_id integer not null, product_id_pk integer not null, geography_id integer not null,
+       user_id text not null, product_id text not null
+     ) on commit drop`,
+  );
 
   // Bulk point-in-time joins: hash joins on the natural key. The planner otherwise probes the
   // dimensions' indexes row by row, or sorts both sides for a merge join, both far slower here.
@@ -103,6 +152,7 @@ async function conformDimensions(wh: PoolClient): Promise<void> {
 async function insertNewRows(ctx: JobContext, fact: FactTable, relistedFrom: Date | null): Promise<number> {
   const { wh } = ctx;
   const model = await loadModel(fact);
+  const eventTime = fact === 'fact_sales' ? 'transaction_timestamp' : 'event_timestamp';
   const described = await wh.query(`select * from (${model}) described limit 0`);
   const columns = described.fields.map((f) => f.name).join(', ');
   const insert = (onConflict: string) =>
@@ -112,7 +162,13 @@ async function insertNewRows(ctx: JobContext, fact: FactTable, relistedFrom: Dat
          select * from (${model}) as fact_rows
          where not exists (select from fact_lookback_keys k where k.fact = $2 and k.event_id = fact_rows.event_id::text)
          ${onConflict}
-         returning event_id, event_date, ingested_at
+         returning event_id, event_date, ingested_at, ${eventTime} as event_time,
+                   date_id, customer_id, product_id_pk, geography_id, user_id, product_id
+       ),
+       kept as (
+         insert into loaded_fact_rows
+         select $2, event_id::text, event_date, event_time, date_id, customer_id, product_id_pk, geography_id, user_id, product_id
+         from loaded
        ),
        recorded as (
          insert into fact_load_dates (run_id, fact, event_date, rows)
@@ -175,6 +231,7 @@ async function rebuildFacts(ctx: JobContext): Promise<JobResult> {
     const built = await withLanes(ctx, history, (lanes) => buildFacts(lanes, range));
     for (const fact of built) await swapIn(ctx.wh, fact);
     await recordLoadDates(ctx, built);
+    await stageOrdersForGuard(ctx.wh, history.duck);
     const watermark = nextWatermark(ctx.watermark, await newestIngestedAt(history.duck), ctx.options);
     await relistLookbackKeys(ctx, history.duck, lookbackStart(watermark ?? (await ctx.watermarkOf('facts')), ctx.options));
     const loaded = Object.fromEntries(built.map((b) => [b.fact, sum(b.perDate.values())])) as Record<FactTable, number>;
@@ -426,6 +483,13 @@ async function recordLoadDates(ctx: JobContext, built: BuiltFact[]): Promise<voi
       [ctx.runId, fact, [...perDate.keys()], [...perDate.values()]],
     );
   }
+}
+
+/** The history's raw orders into the warehouse's stg_transactions, for the revenue guard. */
+async function stageOrdersForGuard(wh: PoolClient, duck: DuckDBConnection): Promise<void> {
+  const columns = lakeDatasets.find((d) => d.kind === 'transactions')?.staged.join(', ');
+  await copyDuckdbToTable(duck, `select ${columns} from ${StagingTables.transactions}`, wh, StagingTables.transactions);
+  await wh.query(`analyze ${StagingTables.transactions}`);
 }
 
 /** After a full refresh, fact_lookback_keys lists the loaded keys the next run stages again. */

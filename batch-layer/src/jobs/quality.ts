@@ -1,9 +1,12 @@
 /**
  * quality: the checks of warehouse/sql/models/checks, each a query selecting the offending rows.
  * Every result is recorded in data_quality_results (outside the job's transaction, so a failing
- * run keeps them); a failing check fails the run with its name and a sample of the rows.
+ * run keeps them). A failing publication guard (checks.ts) fails the run with its name and a
+ * sample of the rows; the other checks are warnings: recorded, logged and listed in the run's
+ * details. The guards also run in the facts job before it commits (over what it wrote); here
+ * they catch what was written around the jobs.
  *
- * A run checks what can have broken since the last run whose checks all passed (quality.coverage:
+ * A run checks what can have broken since the last run whose guards all passed (quality.coverage:
  * its snapshot and the newest facts run it saw), and everything on a full refresh, on the first
  * run, or when a change log cannot be trusted (a trigger gone, a dimension truncated). It writes
  * its scope, in its transaction, into the quality.* tables the checks read (migration 0006):
@@ -13,15 +16,17 @@
  *   - moved_versions: the dimension rows deleted or moved, with the event times they left;
  *   - event_id_candidates: the event ids per-month Bloom filters flag as maybe loaded twice.
  * Each check's SQL says why its part is enough. The coverage and the filters are written in the
- * job's transaction: only a run that passes moves them.
+ * job's transaction: only a run that succeeds (no guard failed) moves them.
  */
 import type { PoolClient } from '@lambdamart/core';
 import { listModels, loadModel } from '@lambdamart/warehouse';
 import { to as copyTo } from 'pg-copy-streams';
+import { type CheckFailure, DataQualityError, runCheck } from '../checks.ts';
+import { copyQueryToTable } from '../copy.ts';
 import type { JobContext, JobDefinition } from '../job.ts';
-import { stageRaw } from '../staging.ts';
+import { createStagingTables, StagingTables } from '../staging.ts';
+import { defaultLookbackMinutes } from '../window.ts';
 
-const sampleSize = 5;
 const revenueWindowMs = 24 * 3600_000;
 const factTables = ['fact_sales', 'fact_product_views', 'fact_cart_events'] as const;
 type FactTable = (typeof factTables)[number];
@@ -34,16 +39,7 @@ const changeLogTriggers = [
   ),
 ];
 
-export class DataQualityError extends Error {
-  constructor(readonly failures: { check: string; failingRows: number; sample: unknown[] }[]) {
-    super(
-      failures
-        .map((f) => `data-quality check ${f.check} failed: ${f.failingRows} offending row(s), e.g. ${JSON.stringify(f.sample.slice(0, 3))}`)
-        .join('; '),
-    );
-    this.name = 'DataQualityError';
-  }
-}
+export { DataQualityError };
 
 export const qualityJob: JobDefinition = {
   name: 'quality',
@@ -63,7 +59,7 @@ export const qualityJob: JobDefinition = {
     const searching = searchDuplicatesBeside(ctx, searches);
     // Awaited below; a failure must not go unhandled meanwhile.
     searching.catch(() => undefined);
-    const failures: DataQualityError['failures'] = [];
+    const failures: CheckFailure[] = [];
     for (const check of others) {
       const failure = await runCheck(ctx, check);
       if (failure) failures.push(failure);
@@ -74,13 +70,23 @@ export const qualityJob: JobDefinition = {
       const failure = await runCheck(ctx, check);
       if (failure) failures.push(failure);
     }
-    if (failures.length) throw new DataQualityError(failures);
+    const errors = failures.filter((f) => f.severity === 'error');
+    if (errors.length) throw new DataQualityError(errors);
+    const warnings = failures.map((f) => f.check);
+    if (warnings.length) ctx.logger.warn({ warnings: new DataQualityError(failures).message }, 'data-quality warnings');
+    // Warnings do not hold the coverage back: recorded once, they are checked again when their
+    // rows change (or on a full check), and the next runs' scope does not grow meanwhile.
     await recordCoverage(ctx.wh, scope, flagged);
     const checks = withCandidates.length + others.length;
     return {
       rowsIn: staged,
       rowsOut: checks,
-      details: { checks, full: scope.fullBecause !== null, candidates: flagged.candidates.length },
+      details: {
+        checks,
+        full: scope.fullBecause !== null,
+        candidates: flagged.candidates.length,
+        ...(warnings.length ? { warnings } : {}),
+      },
     };
   },
 };
@@ -89,38 +95,45 @@ export const qualityJob: JobDefinition = {
 async function checksByInput(): Promise<{ withCandidates: string[]; others: string[] }> {
   const withCandidates: string[] = [];
   const others: string[] = [];
-  for (const check of await listModels('checks')) {
-    ((await loadModel(check)).includes('quality.event_id_candidates') ? withCandidates : others).push(check);
+  for (const model of await listModels('checks')) {
+    const check = model.slice('checks/'.length);
+    ((await loadModel(model)).includes('quality.event_id_candidates') ? withCandidates : others).push(check);
   }
   return { withCandidates, others };
 }
 
-/** Runs one check; records its result outside the job's transaction; returns it when it fails. */
-async function runCheck(ctx: JobContext, check: string): Promise<DataQualityError['failures'][number] | null> {
-  const sql = await loadModel(check);
-  const name = check.slice('checks/'.length);
-  const { rows } = await ctx.wh.query<{ n: number }>(`select count(*)::bigint as n from (${sql}) offending`);
-  const failingRows = rows[0]?.n ?? 0;
-  const sample = failingRows ? (await ctx.wh.query(`select * from (${sql}) offending limit ${sampleSize}`)).rows : [];
-  await ctx.recordOutside(
-    `insert into data_quality_results (run_id, check_name, passed, failing_rows, sample) values ($1, $2, $3, $4, $5)`,
-    [ctx.runId, name, failingRows === 0, failingRows, JSON.stringify(sample)],
-  );
-  return failingRows ? { check: name, failingRows, sample } : null;
-}
-
-/** Raw orders to reconcile: the last day of what the facts job has loaded (all of it on a full refresh). */
+/**
+ * Raw orders to reconcile: the last day of what the facts job has loaded (all of it on a full
+ * refresh), as the facts saw it. Savers commit out of ingested_at order: an order ingested just
+ * before the facts watermark may have been committed after the run that set it, and only the
+ * next run's lookback loads it. So an order ingested within the lookback before the watermark is
+ * compared only if the snapshot of the last facts run (fact_source_snapshot) shows it; one
+ * ingested before that, every facts run since has staged (a missing one is really missing).
+ */
 async function stageRevenueWindow(ctx: JobContext): Promise<number> {
   const loadedUpTo = await ctx.watermarkOf('facts');
-  const window = {
+  const settledUpTo = loadedUpTo && new Date(loadedUpTo.getTime() - (ctx.options.lookbackMinutes ?? defaultLookbackMinutes) * 60_000);
+  const extract = await loadModel('extract_transactions', {
     since: loadedUpTo && !ctx.options.fullRefresh ? new Date(loadedUpTo.getTime() - revenueWindowMs).toISOString() : '-infinity',
     // +1 ms: the watermark went through a JS Date, which drops the microseconds.
     until: loadedUpTo ? new Date(loadedUpTo.getTime() + 1).toISOString() : '-infinity',
-    fromTs: ctx.options.from ? `${ctx.options.from}T00:00:00Z` : '-infinity',
-    toTs: 'infinity',
-  };
-  const staged = await stageRaw(ctx.rt, ctx.wh, ['transactions'], window);
-  return staged.transactions;
+    from_ts: ctx.options.from ? `${ctx.options.from}T00:00:00Z` : '-infinity',
+    to_ts: 'infinity',
+  });
+  const { rows } = await ctx.wh.query<{ snapshot: string }>('select realtime_snapshot::text as snapshot from fact_source_snapshot');
+  const seen = rows[0]?.snapshot;
+  // Committed after the facts' snapshot: xmin (32-bit) at or past its xmax, or running then.
+  const { xmax, running } = thirtyTwoBitXids(seen ?? '0:0:');
+  const shownToFacts = seen ? `not (age(xmin) <= age('${xmax}'::xid) or xmin = any('{${running.join(',')}}'::xid[]))` : 'false';
+  const query = settledUpTo
+    ? `select * from (${extract}) orders
+       where ingested_at <= '${settledUpTo.toISOString()}'
+          or transaction_id in (select transaction_id from transactions where ingested_at > '${settledUpTo.toISOString()}' and ${shownToFacts})`
+    : extract;
+  await createStagingTables(ctx.wh);
+  const staged = await copyQueryToTable(ctx.rt, query, ctx.wh, StagingTables.transactions);
+  await ctx.wh.query(`analyze ${StagingTables.transactions}`);
+  return staged;
 }
 
 // ---------------------------------------------------------------- scope
@@ -490,7 +503,7 @@ async function searchDuplicates(reader: PoolClient, searches: DuplicateSearch[])
   for (const { fact, query, filters, expected } of searches) {
     const changed = new Map<string, EventIdFilter>();
     const idText = fact === 'fact_sales' ? (id: Uint8Array) => Buffer.from(id).toString('latin1') : uuidText;
-    await forEachEventId(reader, query, (id, days) => {
+    await forEachEventId(reader, fact, query, (id, days) => {
       const month = monthOf(days);
       hashId(id);
       const [h1 = 0, h2 = 0] = hashes;
@@ -548,49 +561,94 @@ async function loadFilters(wh: PoolClient, fact: FactTable, except: string[]): P
 
 /**
  * Rows per month (what a new filter is sized for): the planner's count for the month's partition,
- * else what the facts runs say they loaded into it (more than it holds after a reload).
+ * else what the facts runs say they loaded into it (more than it holds after a reload). A month
+ * is its partition's lower bound, never parsed from a name: a filter on a name would be pushed
+ * down to every row of pg_class, where TOAST tables (pg_toast_<oid>) end in six digits too.
  */
-async function expectedIdsPerMonth(wh: PoolClient, fact: FactTable): Promise<Map<string, number>> {
-  const { rows } = await wh.query<{ month: string; tuples: number }>(
-    `with partitions as (
-       select to_date(substring(c.relname from '_([0-9]{6})$'), 'YYYYMM') as month, c.reltuples
-       from pg_inherits i join pg_class c on c.oid = i.inhrelid
-       where i.inhparent = $1::text::regclass
-     ),
-     loaded as (
-       select date_trunc('month', event_date)::date as month, sum(rows) as loaded
-       from fact_load_dates where fact = $1::text group by 1
-     )
-     select p.month::text as month, coalesce(nullif(greatest(p.reltuples, 0), 0), l.loaded, 0)::float8 as tuples
-     from partitions p left join loaded l using (month)
-     where p.month is not null`,
+export async function expectedIdsPerMonth(wh: PoolClient, fact: FactTable): Promise<Map<string, number>> {
+  const partitions = await wh.query<{ bound: string; tuples: number }>(
+    `select pg_get_expr(c.relpartbound, c.oid) as bound, c.reltuples::float8 as tuples
+     from pg_inherits i join pg_class c on c.oid = i.inhrelid
+     where i.inhparent = $1::text::regclass`,
     [fact],
   );
-  return new Map(rows.map((r) => [r.month, r.tuples]));
+  const loaded = await wh.query<{ month: string; rows: number }>(
+    `select date_trunc('month', event_date)::date::text as month, sum(rows)::float8 as rows
+     from fact_load_dates where fact = $1::text group by 1`,
+    [fact],
+  );
+  const loadedPerMonth = new Map(loaded.rows.map((r) => [r.month, r.rows]));
+  const expected = new Map<string, number>();
+  for (const { bound, tuples } of partitions.rows) {
+    const range = partitionRange(bound);
+    // The default partition has no month of its own.
+    if (range) expected.set(range.from, tuples > 0 ? tuples : (loadedPerMonth.get(range.from) ?? 0));
+  }
+  return expected;
 }
 
 /**
- * Calls `row` with each event id (its bytes: a uuid's 16, a text's characters) and event date
- * (days since 2000-01-01) of `query`, read as a binary COPY: no value is printed or parsed.
+ * Calls `row` with each event id (its bytes: a uuid's 16, a text's characters: what the stored
+ * filters were built from) and event date (days since 2000-01-01) of `query`. The ids come as
+ * hex in a text COPY, one row a line: lines split anywhere between stream chunks are simply
+ * joined, and no value can hold the tab or newline that delimit them.
  */
-async function forEachEventId(client: PoolClient, query: string, row: (id: Uint8Array, days: number) => void): Promise<void> {
-  let rest: Buffer = Buffer.alloc(0);
-  let skip = 19; // the header: signature, flags, header extension length
-  for await (const chunk of client.query(copyTo(`copy (${query}) to stdout (format binary)`))) {
-    const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-    let at = skip;
-    skip = 0;
-    // A tuple: field count (int16), then per field its length (int32) and bytes; -1 ends the data.
-    while (at + 6 <= buf.length) {
-      if (buf.readInt16BE(at) === -1) break;
-      const idLength = buf.readInt32BE(at + 2);
-      const end = at + 6 + idLength + 8;
-      if (end > buf.length) break;
-      row(buf.subarray(at + 6, at + 6 + idLength), buf.readInt32BE(end - 4));
-      at = end;
+async function forEachEventId(
+  client: PoolClient,
+  fact: FactTable,
+  query: string,
+  row: (id: Uint8Array, days: number) => void,
+): Promise<void> {
+  await readEventIds(client.query(copyTo(eventIdCopy(query, fact === 'fact_sales' ? 'text' : 'uuid'))), row);
+}
+
+/** The COPY of `query`'s (event_id, event_date) whose output readEventIds reads. */
+export function eventIdCopy(query: string, idType: 'uuid' | 'text'): string {
+  const bytes = idType === 'uuid' ? 'uuid_send(event_id)' : `convert_to(event_id, 'UTF8')`;
+  return `copy (select encode(${bytes}, 'hex'), event_date - date '2000-01-01' from (${query}) ids) to stdout`;
+}
+
+/** Reads the output of eventIdCopy, in chunks split anywhere. */
+export async function readEventIds(chunks: AsyncIterable<unknown>, row: (id: Uint8Array, days: number) => void): Promise<void> {
+  let id = new Uint8Array(64);
+  const line = (buf: Buffer, start: number, end: number) => {
+    const tab = buf.indexOf(9, start);
+    if (tab < 0 || tab > end || (tab - start) % 2 !== 0)
+      throw new Error(`event id COPY: malformed row ${JSON.stringify(buf.toString('latin1', start, end))}`);
+    const length = (tab - start) / 2;
+    if (length > id.length) id = new Uint8Array(length * 2);
+    for (let i = 0; i < length; i++) id[i] = (hexValue(buf[start + 2 * i]) << 4) | hexValue(buf[start + 2 * i + 1]);
+    row(id.subarray(0, length), Number(buf.toString('latin1', tab + 1, end)));
+  };
+  let rest: Buffer | null = null;
+  for await (const chunk of chunks) {
+    const buf = chunk as Buffer;
+    let at = 0;
+    if (rest) {
+      const newline = buf.indexOf(10);
+      if (newline < 0) {
+        rest = Buffer.concat([rest, buf]);
+        continue;
+      }
+      const joined: Buffer = Buffer.concat([rest, buf.subarray(0, newline)]);
+      line(joined, 0, joined.length);
+      at = newline + 1;
+      rest = null;
     }
-    rest = buf.subarray(at);
+    for (let newline = buf.indexOf(10, at); newline >= 0; newline = buf.indexOf(10, at)) {
+      line(buf, at, newline);
+      at = newline + 1;
+    }
+    if (at < buf.length) rest = buf.subarray(at);
   }
+  if (rest) throw new Error('event id COPY: the stream ended inside a row');
+}
+
+function hexValue(c: number | undefined): number {
+  // '0'-'9' are 48-57, 'a'-'f' 97-102 (encode() writes lower case).
+  if (c !== undefined && c >= 48 && c <= 57) return c - 48;
+  if (c !== undefined && c >= 97 && c <= 102) return c - 87;
+  throw new Error(`event id COPY: ${c === undefined ? 'a missing' : `the byte ${c} is not a`} hex digit`);
 }
 
 const months = new Map<number, string>();

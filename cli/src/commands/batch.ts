@@ -20,10 +20,11 @@ function isoDate(value: string): string {
   return value;
 }
 
-/** '30d' -> 30: an age in days. */
+/** '30d' -> 30: an age in days, at least one (0d would purge what the next batch runs still read). */
 function days(value: string): number {
   const match = /^(\d+)d$/.exec(value);
   if (!match) throw new InvalidArgumentError('expected an age in days such as 30d');
+  if (Number(match[1]) < 1) throw new InvalidArgumentError('expected an age of at least 1d, such as 30d');
   return Number(match[1]);
 }
 
@@ -112,17 +113,22 @@ export function registerBatch(program: Command): void {
 
   batch
     .command('purge')
-    .description('delete raw events from the realtime database that are older than the age given and archived in the lake')
+    .description(
+      'delete raw events from the realtime database that are older than the age given, archived in the lake and loaded into the warehouse',
+    )
     .requiredOption('--older-than <age>', 'minimum age, in days (e.g. 30d)', days)
     .action(
       action(async (flags: { olderThan: number }) => {
         const result = await purgeArchived(loadConfigOrExit(), { olderThanDays: flags.olderThan });
         if (!result.cutoff) {
-          process.stdout.write('nothing purged: the lake has no archive yet (run `lambdamart batch run archive`)\n');
+          process.stdout.write('nothing purged: archive, dimensions and facts have not all run yet (run `lambdamart batch run`)\n');
           return;
         }
         const counts = Object.entries(result.deleted).map(([table, n]) => `${table} ${n}`);
         process.stdout.write(`purged rows ingested before ${result.cutoff.toISOString()}: ${counts.join(', ')}\n`);
+        for (const [table, dates] of Object.entries(result.skipped)) {
+          process.stdout.write(`kept ${table} of ${dates.join(', ')}: the lake has no Parquet files for those event dates\n`);
+        }
       }),
     );
 }
