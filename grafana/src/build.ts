@@ -1,12 +1,16 @@
 /**
  * npm run grafana:build: writes grafana/dashboards/*.json from the TypeScript dashboards and
- * removes stale files there. `--check` writes nothing and exits 1 when a committed file differs.
+ * removes stale files there. `--check` writes nothing and exits 1 when a committed file differs;
+ * `--out DIR` writes (or checks) another folder.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { dashboardsDir, generateDashboards } from './generate.ts';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { dashboardsDir as defaultDir, generateDashboards } from './generate.ts';
 
-const check = process.argv.includes('--check');
+const { values } = parseArgs({ options: { check: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const check = values.check;
+const dashboardsDir = values.out ? resolve(values.out) : defaultDir;
 const generated = generateDashboards();
 mkdirSync(dashboardsDir, { recursive: true });
 const existing = readdirSync(dashboardsDir).filter((f) => f.endsWith('.json'));

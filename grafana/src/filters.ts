@@ -20,6 +20,19 @@ export function anyOf(variable: FilterName, column: string): string {
   return `(${allValue} in (\${${variable}:sqlstring}) or ${column} in (\${${variable}:sqlstring}))`;
 }
 
+/**
+ * The dimension key `keyColumn` (a fact's geography_id or product_id_pk) is one whose `variable`
+ * attribute is selected. Filtering facts on their keys, not on a joined column, lets a panel
+ * that shows no dimension column skip the join altogether (Postgres drops an unused left join).
+ */
+export function keyIn(variable: 'country' | 'category', keyColumn: string): string {
+  const keys =
+    variable === 'country'
+      ? `select geography_id from dim_geography where country in (\${country:sqlstring})`
+      : `select product_id_pk from dim_products where category in (\${category:sqlstring})`;
+  return `(${allValue} in (\${${variable}:sqlstring}) or ${keyColumn} in (${keys}))`;
+}
+
 /** The customer `userColumn` is in one of the selected segments (of the latest RFM analysis). */
 export function inSegments(userColumn: string): string {
   return `(${allValue} in (\${segment:sqlstring}) or ${userColumn} in (

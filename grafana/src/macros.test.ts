@@ -7,7 +7,10 @@ const range = { from: new Date('2017-04-21T05:01:17Z'), to: new Date('2017-04-21
 
 describe('expandMacros (Grafana Postgres datasource)', () => {
   it('expands the time filter, from and to as RFC 3339 UTC literals', () => {
-    assert.equal(expandMacros('where $__timeFilter(dateColumn)', range), "where dateColumn BETWEEN '2017-04-21T05:01:17Z' AND '2017-04-21T05:06:17Z'");
+    assert.equal(
+      expandMacros('where $__timeFilter(dateColumn)', range),
+      "where dateColumn BETWEEN '2017-04-21T05:01:17Z' AND '2017-04-21T05:06:17Z'",
+    );
     assert.equal(expandMacros('select $__timeFrom(), $__timeTo()', range), "select '2017-04-21T05:01:17Z', '2017-04-21T05:06:17Z'");
   });
 
@@ -24,7 +27,10 @@ describe('expandMacros (Grafana Postgres datasource)', () => {
 
   it('groups by time buckets in seconds, with AS "time" for the alias form', () => {
     assert.equal(expandMacros("group by $__timeGroup(dateColumn,'5m')", range), 'group by floor(extract(epoch from dateColumn)/300)*300');
-    assert.equal(expandMacros("select $__timeGroupAlias(dateColumn, '1d')", range), 'select floor(extract(epoch from dateColumn)/86400)*86400 AS "time"');
+    assert.equal(
+      expandMacros("select $__timeGroupAlias(dateColumn, '1d')", range),
+      'select floor(extract(epoch from dateColumn)/86400)*86400 AS "time"',
+    );
     assert.equal(expandMacros("$__timeGroup(dateColumn,'5m', 0)", range), 'floor(extract(epoch from dateColumn)/300)*300');
     assert.equal(expandMacros("select $__unixEpochGroupAlias(ts,'1h')", range), 'select floor((ts)/3600)*3600 AS "time"');
   });
@@ -57,20 +63,27 @@ describe('interpolateVariables (Grafana template variables, SQL datasource)', ()
   };
 
   it("quotes every selected value with sqlstring: 'a','b'", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own ${var} syntax, not a template literal
     assert.equal(interpolateVariables('country in (${country:sqlstring})', variables), "country in ('DE','US')");
     assert.equal(
-      interpolateVariables('${country:sqlstring}', { country: { ...(variables.country as Variables[string]), current: ["Côte d'Ivoire"] } }),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own ${var} syntax, not a template literal
+      interpolateVariables('${country:sqlstring}', {
+        country: { ...(variables.country as Variables[string]), current: ["Côte d'Ivoire"] },
+      }),
       "'Côte d''Ivoire'",
     );
   });
 
   it('substitutes a custom all value unformatted when All is selected', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own ${var} syntax, not a template literal
     assert.equal(interpolateVariables("'__all' in (${segment:sqlstring})", variables), "'__all' in ('__all')");
     assert.equal(interpolateVariables('$segment', variables), "'__all'");
   });
 
   it('expands All to every option when there is no custom all value', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own ${var} syntax, not a template literal
     assert.equal(interpolateVariables('category in (${category:sqlstring})', variables), "category in ('Books','Toys')");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own ${var} syntax, not a template literal
     assert.equal(interpolateVariables('${category:csv}', variables), 'Books,Toys');
   });
 
@@ -86,6 +99,7 @@ describe('interpolateVariables (Grafana template variables, SQL datasource)', ()
 
   it('runs variables before macros, as Grafana does', () => {
     assert.equal(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own ${var} syntax, not a template literal
       expandPanelSql('where $__timeFilter(t) and c in (${country:sqlstring})', range, variables),
       "where t BETWEEN '2017-04-21T05:01:17Z' AND '2017-04-21T05:06:17Z' and c in ('DE','US')",
     );

@@ -58,21 +58,24 @@ function formatValue(value: string | string[], format: string | undefined, varia
 
 /** Interpolates the template variables of `sql`; names not in `variables` (such as `$__timeFilter`) stay. */
 export function interpolateVariables(sql: string, variables: Variables): string {
-  return sql.replace(variablePattern, (match, name1?: string, name2?: string, format2?: string, name3?: string, field?: string, format3?: string) => {
-    const name = name1 ?? name2 ?? name3 ?? '';
-    const variable = variables[name];
-    if (!variable) return match;
-    if (field !== undefined) throw new Error(`template variable field paths ($\{${name}.${field}}) are not supported`);
-    const format = format2 ?? format3;
-    if (variable.current === '$__all') {
-      if (!variable.includeAll) throw new Error(`template variable ${name} has All selected but does not include All`);
-      // Grafana skips formatting a custom all value (except for the text and percentencode formats).
-      if (variable.allValue !== undefined && format !== 'text' && format !== 'percentencode') return variable.allValue;
-      return formatValue(variable.options, format, variable);
-    }
-    if (variable.current.length === 0) throw new Error(`template variable ${name} has nothing selected`);
-    return formatValue(variable.multi ? variable.current : (variable.current[0] ?? ''), format, variable);
-  });
+  return sql.replace(
+    variablePattern,
+    (match, name1?: string, name2?: string, format2?: string, name3?: string, field?: string, format3?: string) => {
+      const name = name1 ?? name2 ?? name3 ?? '';
+      const variable = variables[name];
+      if (!variable) return match;
+      if (field !== undefined) throw new Error(`template variable field paths ($\{${name}.${field}}) are not supported`);
+      const format = format2 ?? format3;
+      if (variable.current === '$__all') {
+        if (!variable.includeAll) throw new Error(`template variable ${name} has All selected but does not include All`);
+        // Grafana skips formatting a custom all value (except for the text and percentencode formats).
+        if (variable.allValue !== undefined && format !== 'text' && format !== 'percentencode') return variable.allValue;
+        return formatValue(variable.options, format, variable);
+      }
+      if (variable.current.length === 0) throw new Error(`template variable ${name} has nothing selected`);
+      return formatValue(variable.multi ? variable.current : (variable.current[0] ?? ''), format, variable);
+    },
+  );
 }
 
 /** Go's time.RFC3339Nano in UTC: fractional seconds without trailing zeros, none when whole. */

@@ -41,10 +41,21 @@ export function timeSeries(title: string, datasource: DataSourceRef, unit: strin
     .unit(unit)
     .lineWidth(1)
     .fillOpacity(10)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom));
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom),
+    );
 }
 
-export function barChart(title: string, datasource: DataSourceRef, unit: string, xField: string, description: string): barchart.PanelBuilder {
+export function barChart(
+  title: string,
+  datasource: DataSourceRef,
+  unit: string,
+  xField: string,
+  description: string,
+): barchart.PanelBuilder {
   return new barchart.PanelBuilder()
     .title(title)
     .description(description)
@@ -53,7 +64,12 @@ export function barChart(title: string, datasource: DataSourceRef, unit: string,
     .xField(xField)
     .orientation(common.VizOrientation.Horizontal)
     .showValue(common.VisibilityMode.Auto)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(false).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom));
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(false)
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom),
+    );
 }
 
 /** A table, sortable by clicking a header; `sortBy` is the column it opens sorted on (descending). */

@@ -5,7 +5,7 @@
  */
 import { gridColumns } from './board.ts';
 
-interface PanelJson {
+export interface PanelJson {
   id?: number;
   type?: string;
   title?: string;
@@ -15,7 +15,7 @@ interface PanelJson {
   panels?: PanelJson[];
 }
 
-interface DashboardJson {
+export interface DashboardJson {
   uid?: string;
   panels?: PanelJson[];
   templating?: { list?: { name: string; query?: unknown; datasource?: { uid?: string } }[] };
@@ -41,7 +41,9 @@ export function allPanels(dashboard: DashboardJson): PanelJson[] {
   return (dashboard.panels ?? []).flatMap((p) => [p, ...(p.panels ?? [])]);
 }
 
-export function checkDashboardRules(dashboard: DashboardJson, provisionedUids: readonly string[]): string[] {
+/** `json` is a dashboard as Grafana reads it (generated JSON, or the SDK's Dashboard object). */
+export function checkDashboardRules(json: object, provisionedUids: readonly string[]): string[] {
+  const dashboard = json as DashboardJson;
   const problems: string[] = [];
   const where = (p: PanelJson) => `${dashboard.uid ?? '?'} panel ${p.id ?? '(no id)'} "${p.title ?? ''}"`;
   const defined = new Set((dashboard.templating?.list ?? []).map((v) => v.name));
@@ -50,7 +52,8 @@ export function checkDashboardRules(dashboard: DashboardJson, provisionedUids: r
     if (uid !== undefined && !provisionedUids.includes(uid)) problems.push(`${what}: datasource uid "${uid}" is not provisioned`);
   };
   const checkVariables = (text: string, what: string) => {
-    for (const name of variablesUsed(text)) if (!defined.has(name)) problems.push(`${what}: uses $${name}, which the dashboard does not define`);
+    for (const name of variablesUsed(text))
+      if (!defined.has(name)) problems.push(`${what}: uses $${name}, which the dashboard does not define`);
   };
 
   for (const variable of dashboard.templating?.list ?? []) {
@@ -72,7 +75,8 @@ export function checkDashboardRules(dashboard: DashboardJson, provisionedUids: r
       const what = `${where(panel)} query ${target.refId ?? '?'}`;
       checkUid(target.datasource?.uid, what);
       if (!target.datasource?.uid && !panel.datasource?.uid) problems.push(`${what}: has no datasource`);
-      if (!target.format || !queryFormats.includes(target.format)) problems.push(`${what}: format "${target.format ?? ''}" is not one of ${queryFormats.join(', ')}`);
+      if (!target.format || !queryFormats.includes(target.format))
+        problems.push(`${what}: format "${target.format ?? ''}" is not one of ${queryFormats.join(', ')}`);
       if (!target.rawSql?.trim()) problems.push(`${what}: has no rawSql`);
       else checkVariables(target.rawSql, what);
     }

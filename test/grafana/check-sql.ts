@@ -9,7 +9,9 @@ import { parseArgs } from 'node:util';
 import { checkAllPanels } from './check.ts';
 import { buildWarehouse, synthesiseEvents, withDashboardDatabases } from './data.ts';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, 'limit-ms': { type: 'string', default: '500' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '1000000' }, 'limit-ms': { type: 'string', default: '500' } },
+});
 const events = Number(values.events);
 const limitMs = Number(values['limit-ms']);
 if (!Number.isInteger(events) || events < 1000) throw new Error(`--events ${values.events}: expected a whole number of at least 1000`);
@@ -22,10 +24,13 @@ await withDashboardDatabases('grafana_sql', async ({ config, rt, wh }) => {
   await synthesiseEvents(rt, events);
   process.stderr.write(`synthesised in ${seconds(started)} s; batch jobs...\n`);
   started = Date.now();
-  await buildWarehouse(config, (r) => process.stderr.write(`  ${r.job.padEnd(10)} ${(r.durationMs / 1000).toFixed(1)} s\n`));
+  const { qualityError } = await buildWarehouse(config, (r) =>
+    process.stderr.write(`  ${r.job.padEnd(10)} ${(r.durationMs / 1000).toFixed(1)} s\n`),
+  );
+  if (qualityError) process.stdout.write(`NOTE the quality job failed (a known batch-layer bug): ${qualityError}\n`);
   await wh.query('vacuum analyze');
   process.stderr.write(`warehouse built in ${seconds(started)} s; running the panels...\n`);
-  const { runs, problems } = await checkAllPanels({ rt, wh }, { times: 3 });
+  const { runs, problems } = await checkAllPanels({ rt, wh }, { times: 3, qualityFailed: Boolean(qualityError) });
   for (const run of runs) {
     const slow = run.ms > limitMs ? '  SLOW' : '';
     process.stdout.write(
@@ -33,9 +38,14 @@ await withDashboardDatabases('grafana_sql', async ({ config, rt, wh }) => {
     );
   }
   const slowest = runs.reduce((a, b) => (b.ms > a.ms ? b : a));
-  process.stdout.write(`\n${runs.length} queries at ${events.toLocaleString('en')} events; slowest ${slowest.ms.toFixed(1)} ms: ${slowest.query.dashboard} ${slowest.query.panel} (${slowest.label})\n`);
+  process.stdout.write(
+    `\n${runs.length} queries at ${events.toLocaleString('en')} events; slowest ${slowest.ms.toFixed(1)} ms: ${slowest.query.dashboard} ${slowest.query.panel} (${slowest.label})\n`,
+  );
   const tooSlow = runs.filter((r) => r.ms > limitMs);
-  for (const p of [...problems, ...tooSlow.map((r) => `${r.query.dashboard} ${r.query.panel} (${r.label}) took ${r.ms.toFixed(1)} ms > ${limitMs} ms`)]) {
+  for (const p of [
+    ...problems,
+    ...tooSlow.map((r) => `${r.query.dashboard} ${r.query.panel} (${r.label}) took ${r.ms.toFixed(1)} ms > ${limitMs} ms`),
+  ]) {
     process.stdout.write(`PROBLEM ${p}\n`);
     failed = true;
   }

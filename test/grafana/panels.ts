@@ -133,7 +133,8 @@ export function runProblems(run: PanelRun, { requireRows }: { requireRows: boole
   const where = `${run.query.dashboard} panel ${run.query.panel} ${run.query.refId}`;
   const problems: string[] = [];
   if (requireRows && run.rows.length === 0) problems.push(`${where}: returned no rows`);
-  for (const column of run.query.expected) if (!run.columns.includes(column)) problems.push(`${where}: has no column "${column}" (got ${run.columns.join(', ')})`);
+  for (const column of run.query.expected)
+    if (!run.columns.includes(column)) problems.push(`${where}: has no column "${column}" (got ${run.columns.join(', ')})`);
   if (run.query.format === 'time_series') {
     const times = run.rows.map((r) => (r.time instanceof Date ? r.time.getTime() : Number(r.time)));
     if (times.some((t) => Number.isNaN(t))) problems.push(`${where}: time is not a time or epoch number`);

@@ -1,12 +1,13 @@
 /** 3. Customers: RFM segments (size and revenue), the R by F grid, and the valuable customers slipping away. */
+
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import { FieldColorBuilder, FieldColorModeId } from '@grafana/grafana-foundation-sdk/dashboard';
 import { Board, type BuiltDashboard } from '../board.ts';
 import { Datasources } from '../datasources.ts';
 import { anyOf, latestRfm } from '../filters.ts';
 import { barChart, dataTable, valueStat } from '../panels.ts';
 import { SqlQuery } from '../query.ts';
 import { lambdamartDashboard } from './common.ts';
-import * as common from '@grafana/grafana-foundation-sdk/common';
-import { FieldColorBuilder, FieldColorModeId } from '@grafana/grafana-foundation-sdk/dashboard';
 
 const wh = Datasources.warehouse;
 
@@ -41,7 +42,9 @@ export function customers(): BuiltDashboard {
       6,
       4,
       valueStat('Their revenue', wh, 'currencyUSD', 'Monetary value of those customers up to the analysis date.'),
-      new SqlQuery(wh, 'table', `with ${scoredCustomers}\nselect coalesce(sum(monetary_value), 0) as revenue from customers`).expects('revenue'),
+      new SqlQuery(wh, 'table', `with ${scoredCustomers}\nselect coalesce(sum(monetary_value), 0) as revenue from customers`).expects(
+        'revenue',
+      ),
     )
     .add(
       6,
@@ -92,7 +95,11 @@ order by revenue desc`,
       ).expects('segment', 'customers', 'revenue', 'average_order_value'),
     );
 
-  const heatmap = dataTable('R by F heatmap', wh, 'Customers per recency score (rows, 5 = most recent) and frequency score (columns, 5 = most orders).');
+  const heatmap = dataTable(
+    'R by F heatmap',
+    wh,
+    'Customers per recency score (rows, 5 = most recent) and frequency score (columns, 5 = most orders).',
+  );
   heatmap
     .cellOptions({ type: common.TableCellDisplayMode.ColorBackground, mode: common.TableCellBackgroundDisplayMode.Gradient })
     .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.ContinuousBlues))

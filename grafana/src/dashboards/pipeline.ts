@@ -25,7 +25,9 @@ const savedTables: [topic: string, table: string][] = [
 
 export function pipelineHealth(): BuiltDashboard {
   const board = Board.create(pipelineUid, 'Pipeline health');
-  board.builder.description('Speed layer: events saved, freshness, dead letters, offsets. Batch layer: job runs, data quality, watermarks.');
+  board.builder.description(
+    'Speed layer: events saved, freshness, dead letters, offsets. Batch layer: job runs, data quality, watermarks.',
+  );
   lambdamartDashboard(board.builder, { from: 'now-6h', refresh: '30s', filters: [] });
 
   board
@@ -48,7 +50,12 @@ order by 1, topic`,
     .add(
       8,
       8,
-      valueStat('Freshness', rt, 's', 'Now minus the latest ingested_at of each topic’s table: how long since its saver last committed a row.'),
+      valueStat(
+        'Freshness',
+        rt,
+        's',
+        'Now minus the latest ingested_at of each topic’s table: how long since its saver last committed a row.',
+      ),
       new SqlQuery(
         rt,
         'table',
@@ -91,21 +98,19 @@ limit 50`,
       ).expects('reason', 'source_topic', 'dead_letters', 'last_seen'),
     );
 
-  board
-    .row()
-    .add(
-      24,
-      7,
-      dataTable('Consumer offsets', rt, 'The savers’ next offset per topic and partition (committed with the rows), and its age.'),
-      new SqlQuery(
-        rt,
-        'table',
-        `select group_id, topic, partition, next_offset, updated_at,
+  board.row().add(
+    24,
+    7,
+    dataTable('Consumer offsets', rt, 'The savers’ next offset per topic and partition (committed with the rows), and its age.'),
+    new SqlQuery(
+      rt,
+      'table',
+      `select group_id, topic, partition, next_offset, updated_at,
        extract(epoch from now() - updated_at)::numeric(12, 1) as age_s
 from consumer_offsets
 order by group_id, topic, partition`,
-      ).expects('group_id', 'topic', 'partition', 'next_offset', 'updated_at'),
-    );
+    ).expects('group_id', 'topic', 'partition', 'next_offset', 'updated_at'),
+  );
 
   board
     .row('Batch layer')
@@ -136,42 +141,41 @@ order by job_name`,
       ).expects('job_name', 'watermark', 'behind_s'),
     );
 
-  board
-    .row()
-    .add(
-      24,
-      10,
-      dataTable('Job runs', wh, 'Batch job runs in range, newest first: status, duration, rows and error.', 'started_at'),
-      new SqlQuery(
-        wh,
-        'table',
-        `select run_id, job_name, status, started_at, finished_at,
+  board.row().add(
+    24,
+    10,
+    dataTable('Job runs', wh, 'Batch job runs in range, newest first: status, duration, rows and error.', 'started_at'),
+    new SqlQuery(
+      wh,
+      'table',
+      `select run_id, job_name, status, started_at, finished_at,
        extract(epoch from coalesce(finished_at, now()) - started_at)::numeric(12, 3) as duration_s,
        rows_in, rows_out, triggered_by, error
 from job_runs
 where $__timeFilter(started_at)
 order by started_at desc
 limit 200`,
-      ).expects('run_id', 'job_name', 'status', 'started_at', 'duration_s'),
-    );
+    ).expects('run_id', 'job_name', 'status', 'started_at', 'duration_s'),
+  );
 
-  board
-    .row()
-    .add(
-      24,
-      9,
-      dataTable('Data quality: latest result of each check', wh, 'The newest result of every check, failing ones first, with how many rows failed.'),
-      new SqlQuery(
-        wh,
-        'table',
-        `select check_name, passed, failing_rows, checked_at, run_id
-from (
-    select distinct on (check_name) check_name, passed, failing_rows, checked_at, run_id
-    from data_quality_results
-    order by check_name, checked_at desc, run_id desc
-) latest
+  board.row().add(
+    24,
+    9,
+    dataTable(
+      'Data quality: latest result of each check',
+      wh,
+      'The newest result of every check, failing ones first, with how many rows failed.',
+    ),
+    new SqlQuery(
+      wh,
+      'table',
+      `select check_name, passed, failing_rows, checked_at, run_id
+from data_quality_results
+-- Every quality run records every check, so the newest run holds the latest result of each;
+-- found on the primary key (run_id, check_name), however many runs there have been.
+where run_id = (select max(run_id) from data_quality_results)
 order by passed, check_name`,
-      ).expects('check_name', 'passed', 'failing_rows', 'checked_at'),
-    );
+    ).expects('check_name', 'passed', 'failing_rows', 'checked_at'),
+  );
   return board.build();
 }

@@ -1,7 +1,8 @@
 /** 1. Sales overview: the KPIs against the previous period, revenue over time, by category and country, top products. */
-import { Datasources } from '../datasources.ts';
+
 import { Board, type BuiltDashboard } from '../board.ts';
-import { revenue, salesKpi, salesLines } from '../facts.ts';
+import { Datasources } from '../datasources.ts';
+import { dayStart, revenue, salesKpi, salesLines } from '../facts.ts';
 import { barChart, dataTable, kpiStat, timeSeries } from '../panels.ts';
 import { SqlQuery } from '../query.ts';
 import { lambdamartDashboard } from './common.ts';
@@ -12,7 +13,7 @@ export const salesOverviewUid = 'lambdamart-sales-overview';
 
 /** The panel queries the revenue test compares: KPI, by category, by country. */
 export const salesQueries = {
-  revenueKpi: salesKpi('revenue', revenue),
+  revenueKpi: salesKpi('revenue', { measure: revenue }),
   revenueByCategory: `with ${salesLines()}
 select category, ${revenue} as revenue
 from sales
@@ -27,50 +28,58 @@ order by revenue desc`,
 
 export function salesOverview(): BuiltDashboard {
   const board = Board.create(salesOverviewUid, 'Sales overview');
-  board.builder.description('Revenue, orders, average order value and customers of the warehouse (batch view), against the previous period.');
+  board.builder.description(
+    'Revenue, orders, average order value and customers of the warehouse (batch view), against the previous period.',
+  );
   lambdamartDashboard(board.builder, { from: 'now-90d', filters: ['country', 'category', 'segment'] });
   const change = 'Change against the previous period of the same length.';
 
   board
     .row()
-    .add(6, 4, kpiStat('Revenue', wh, 'currencyUSD', `Sum of the sales lines' amounts. ${change}`), new SqlQuery(wh, 'table', salesQueries.revenueKpi).expects('revenue'))
+    .add(
+      6,
+      4,
+      kpiStat('Revenue', wh, 'currencyUSD', `Sum of the sales lines' amounts. ${change}`),
+      new SqlQuery(wh, 'table', salesQueries.revenueKpi).expects('revenue'),
+    )
     .add(
       6,
       4,
       kpiStat('Orders', wh, 'short', `Distinct transactions. ${change}`),
-      new SqlQuery(wh, 'table', salesKpi('orders', 'count(distinct transaction_id)')).expects('orders'),
+      new SqlQuery(wh, 'table', salesKpi('orders', { grain: 'transaction_id', measure: 'count(*)' })).expects('orders'),
     )
     .add(
       6,
       4,
       kpiStat('Average order value', wh, 'currencyUSD', `Revenue / orders. ${change}`),
-      new SqlQuery(wh, 'table', salesKpi('average_order_value', `round(${revenue} / nullif(count(distinct transaction_id), 0), 2)`)).expects(
-        'average_order_value',
-      ),
+      new SqlQuery(
+        wh,
+        'table',
+        salesKpi('average_order_value', { grain: 'transaction_id', measure: `round(${revenue} / nullif(count(*), 0), 2)` }),
+      ).expects('average_order_value'),
     )
     .add(
       6,
       4,
       kpiStat('Customers', wh, 'short', `Distinct buying customers. ${change}`),
-      new SqlQuery(wh, 'table', salesKpi('customers', 'count(distinct user_id)')).expects('customers'),
+      new SqlQuery(wh, 'table', salesKpi('customers', { grain: 'user_id', measure: 'count(*)' })).expects('customers'),
     );
 
-  board
-    .row()
-    .add(
-      24,
-      8,
-      timeSeries('Revenue over time', wh, 'currencyUSD', 'Revenue per day (UTC).'),
-      new SqlQuery(
-        wh,
-        'time_series',
-        `with ${salesLines()}
-select $__timeGroupAlias(transaction_timestamp, '1d'), ${revenue} as revenue
-from sales
+  board.row().add(
+    24,
+    8,
+    timeSeries('Revenue over time', wh, 'currencyUSD', 'Revenue per day (UTC).'),
+    new SqlQuery(
+      wh,
+      'time_series',
+      `with ${salesLines()},
+daily as (select ${dayStart} as day, ${revenue} as revenue from sales group by event_date)
+select $__timeGroupAlias(day, '1d'), sum(revenue) as revenue
+from daily
 group by 1
 order by 1`,
-      ).expects('revenue'),
-    );
+    ).expects('revenue'),
+  );
 
   board
     .row()
@@ -87,24 +96,31 @@ order by 1`,
       new SqlQuery(wh, 'table', salesQueries.revenueByCountry).expects('country', 'revenue'),
     );
 
-  board
-    .row()
-    .add(
-      24,
-      10,
-      dataTable('Top products', wh, 'The 20 products with the most revenue in range (current name).', 'revenue'),
-      new SqlQuery(
-        wh,
-        'table',
-        `with ${salesLines()}
-select s.product_id, cur.name, cur.category, ${revenue} as revenue, sum(s.quantity) as units,
-       count(distinct s.transaction_id) as orders
-from sales s
-left join dim_products cur on cur.product_id = s.product_id and cur.is_current
-group by s.product_id, cur.name, cur.category
-order by revenue desc
-limit 20`,
-      ).expects('product_id', 'name', 'category', 'revenue', 'units', 'orders'),
-    );
+  board.row().add(
+    24,
+    10,
+    dataTable('Top products', wh, 'The 20 products with the most revenue in range (current name).', 'revenue'),
+    new SqlQuery(
+      wh,
+      'table',
+      `with ${salesLines()},
+per_order as (
+    select product_id, transaction_id, ${revenue} as revenue, sum(quantity) as units
+    from sales
+    group by product_id, transaction_id
+),
+top as (
+    select product_id, sum(revenue) as revenue, sum(units) as units, count(*) as orders
+    from per_order
+    group by product_id
+    order by revenue desc
+    limit 20
+)
+select t.product_id, cur.name, cur.category, t.revenue, t.units, t.orders
+from top t
+left join dim_products cur on cur.product_id = t.product_id and cur.is_current
+order by t.revenue desc`,
+    ).expects('product_id', 'name', 'category', 'revenue', 'units', 'orders'),
+  );
   return board.build();
 }

@@ -39,22 +39,20 @@ export function trends(): BuiltDashboard {
     .row()
     .add(12, 8, ...growth('Monthly growth by category', 'month'))
     .add(12, 8, ...growth('Quarterly growth by category', 'quarter'));
-  board
-    .row()
-    .add(
-      24,
-      10,
-      dataTable('Periods in range', wh, 'Each period and category: orders, revenue, average order value, units and growth.', 'period_start'),
-      new SqlQuery(
-        wh,
-        'table',
-        `select period_type, period_value, period_start, category, total_sales as orders, total_revenue as revenue,
+  board.row().add(
+    24,
+    10,
+    dataTable('Periods in range', wh, 'Each period and category: orders, revenue, average order value, units and growth.', 'period_start'),
+    new SqlQuery(
+      wh,
+      'table',
+      `select period_type, period_value, period_start, category, total_sales as orders, total_revenue as revenue,
        avg_order_value, total_quantity as units, round(growth_rate * 100, 2) as growth_pct
 from sales_trends
 where $__timeFilter(period_start)
   and ${anyOf('category', 'category')}
 order by period_start desc, period_type, category`,
-      ).expects('period_type', 'period_value', 'category', 'revenue', 'growth_pct'),
-    );
+    ).expects('period_type', 'period_value', 'category', 'revenue', 'growth_pct'),
+  );
   return board.build();
 }
