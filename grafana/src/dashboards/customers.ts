@@ -59,8 +59,13 @@ export function customers(): BuiltDashboard {
     .add(
       6,
       4,
-      valueStat('Analysis date', wh, 'dateTimeAsLocalNoDateIfToday', 'The date the RFM scores are as of.'),
-      new SqlQuery(wh, 'table', 'select max(analysis_date)::timestamptz as analysis_date from rfm_analysis').expects('analysis_date'),
+      // A stat shows numbers: the date as epoch milliseconds, displayed by the unit as a date.
+      valueStat('Analysis date', wh, 'time:YYYY-MM-DD', 'The date the RFM scores are as of.'),
+      new SqlQuery(
+        wh,
+        'table',
+        "select extract(epoch from max(analysis_date)::timestamp at time zone 'UTC') * 1000 as analysis_date from rfm_analysis",
+      ).expects('analysis_date'),
     );
 
   board
