@@ -93,6 +93,37 @@ describe('Grafana dashboards on a warehouse built from generated data', () => {
         assert.equal(sumCents((await runPanel(wh, table, range, variables)).rows, 'revenue'), kpi);
         assert.equal(sumCents((await runPanel(wh, overTime, range, variables)).rows, 'revenue'), kpi);
       });
+
+      await t.test('real time: the revenue and orders stats equal their per-minute series and the raw rows', async () => {
+        const dashboard = loadDashboards().find((d) => d.json.uid === 'lambdamart-realtime');
+        assert.ok(dashboard);
+        const realtimeRange = resolveRange(dashboard.json.time);
+        const panel = (title: string) => {
+          const found = dashboard.queries.find((q) => q.panel.endsWith(`"${title}"`));
+          assert.ok(found, title);
+          return found;
+        };
+        for (const selection of [{}, await sampleSelection(wh)]) {
+          const variables = await variableStates(wh, dashboard.json, selection);
+          const run = async (title: string) => (await runPanel(rt, panel(title), realtimeRange, variables)).rows;
+          const revenue = cents((await run('Revenue'))[0]?.revenue);
+          const orders = Number((await run('Orders'))[0]?.orders);
+          assert.ok(revenue > 0 && orders > 0);
+          assert.equal(sumCents(await run('Revenue per minute'), 'revenue'), revenue);
+          assert.equal(
+            (await run('Orders per minute')).reduce((n, r) => n + Number(r.orders), 0),
+            orders,
+          );
+        }
+        const { rows } = await rt.query<{ revenue: string; orders: number }>(
+          `select sum(i.quantity * i.price) as revenue, count(distinct t.transaction_id)::int as orders
+           from transactions t join transaction_items i using (transaction_id) where t.transaction_timestamp between $1 and $2`,
+          [realtimeRange.from, realtimeRange.to],
+        );
+        const all = await variableStates(wh, dashboard.json);
+        assert.equal(cents((await runPanel(rt, panel('Revenue'), realtimeRange, all)).rows[0]?.revenue), cents(rows[0]?.revenue));
+        assert.equal(Number((await runPanel(rt, panel('Orders'), realtimeRange, all)).rows[0]?.orders), rows[0]?.orders);
+      });
     });
   });
 });

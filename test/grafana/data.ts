@@ -16,12 +16,14 @@ const products = 2000;
 const countries = `(array['US','GB','DE','FR','JP','BR','IN','CA'])`;
 const categories = `(array['Electronics','Books','Home','Sports','Toys','Beauty'])`;
 
-/** 98% of events spread over the last 365 days, 2% in the last hour; saved a few seconds later. */
-const eventTime = `case when random() < 0.02 then now() - random() * interval '1 hour'
-                        else now() - random() * interval '365 days' end`;
-
-/** Adds `count` events: 10% orders (1-4 lines), 70% views, 20% cart events; Zipf-ish users. */
-export async function synthesiseEvents(rt: Pool, count: number): Promise<void> {
+/**
+ * Adds `count` events: 10% orders (1-4 lines), 70% views, 20% cart events; Zipf-ish users. Event
+ * times spread over the last 365 days, `lastHourShare` of them (default 2%) in the last hour;
+ * each saved a few seconds after it happened.
+ */
+export async function synthesiseEvents(rt: Pool, count: number, { lastHourShare = 0.02 } = {}): Promise<void> {
+  const eventTime = `case when random() < ${lastHourShare} then now() - random() * interval '1 hour'
+                          else now() - random() * interval '365 days' end`;
   const users = Math.max(1000, Math.round(count / 20));
   const orders = Math.round(count * 0.1);
   const views = Math.round(count * 0.7);
