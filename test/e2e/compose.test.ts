@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { configVariables, Databases, loadConfig } from '@lambdamart/core';
@@ -36,6 +36,41 @@ describe('docker-compose.yml', () => {
     assert.equal(services['realtime-db']?.environment?.POSTGRES_DB, Databases.realtime);
     assert.equal(services['warehouse-db']?.environment?.POSTGRES_DB, Databases.warehouse);
     assert.ok(services.grafana?.volumes?.some((v) => v.startsWith('./grafana/provisioning:/etc/grafana/provisioning')));
+  });
+
+  it('mounts Grafana provisioning and the generated dashboards where the provider reads them', () => {
+    const grafana = services.grafana;
+    const mounts = new Map((grafana?.volumes ?? []).map((v) => [v.split(':')[1], v.split(':')[0]]));
+    assert.equal(mounts.get('/etc/grafana/provisioning'), './grafana/provisioning');
+    const providers = parse(readFileSync(resolve(root, 'grafana/provisioning/dashboards/lambdamart.yaml'), 'utf8')) as {
+      providers: { options: { path: string } }[];
+    };
+    for (const provider of providers.providers) {
+      assert.equal(mounts.get(provider.options.path), './grafana/dashboards', `${provider.options.path} is the generated dashboards`);
+    }
+    const home = String(grafana?.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH);
+    const [mountPoint, source] = [...mounts].find(([target]) => home.startsWith(`${target}/`)) ?? [];
+    assert.ok(mountPoint && source, `the home dashboard ${home} is in a mounted folder`);
+    assert.ok(existsSync(resolve(root, source, home.slice(mountPoint.length + 1))), `${home} is a generated dashboard`);
+  });
+
+  it("gives Grafana every variable its datasources read, naming the databases' services and credentials", () => {
+    const env = services.grafana?.environment ?? {};
+    const yamlText = readFileSync(resolve(root, 'grafana/provisioning/datasources/lambdamart.yaml'), 'utf8');
+    const referenced = [...yamlText.matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1] ?? '');
+    assert.ok(referenced.length >= 6);
+    for (const name of referenced) assert.ok(env[name] !== undefined, `grafana sets ${name}`);
+    const datasources = parse(yamlText) as { datasources: { url: string; user: string; secureJsonData: { password: string } }[] };
+    for (const ds of datasources.datasources) {
+      const value = (ref: string) => String(env[ref.replace(/^\$\{|\}$/g, '')]);
+      const [host, port] = value(ds.url).split(':');
+      const server = services[host ?? ''];
+      assert.ok(server, `${ds.url} names the compose service ${host}`);
+      assert.equal(port, '5432');
+      assert.equal(value(ds.user), server.environment?.POSTGRES_USER);
+      assert.equal(value(ds.secureJsonData.password), server.environment?.POSTGRES_PASSWORD);
+      assert.equal(services.grafana?.depends_on?.[host ?? '']?.condition, 'service_healthy');
+    }
   });
 
   it('gives every server a healthcheck', () => {

@@ -1,0 +1,1 @@
+drop index if exists job_runs_started_idx;
