@@ -17,13 +17,10 @@ export async function sampleSelection(wh: Pool): Promise<Record<string, string[]
   };
 }
 
-/**
- * Runs every query twice over (All, then the sample selection). `qualityFailed`: the quality job
- * failed, so the data-quality panel may be empty (it must still run and have its columns).
- */
+/** Runs every query twice over (All, then the sample selection). */
 export async function checkAllPanels(
   pools: { rt: Pool; wh: Pool },
-  { times, qualityFailed = false }: { times: number; qualityFailed?: boolean },
+  { times }: { times: number },
 ): Promise<{ runs: LabelledRun[]; problems: string[] }> {
   const runs: LabelledRun[] = [];
   const problems: string[] = [];
@@ -39,8 +36,7 @@ export async function checkAllPanels(
       for (const query of queries) {
         const run = await runPanel(query.datasource === 'realtime' ? pools.rt : pools.wh, query, range, variables, times);
         runs.push({ ...run, label });
-        const mayBeEmpty = qualityFailed && run.sql.includes('from data_quality_results');
-        problems.push(...runProblems(run, { requireRows: label === 'all' && !mayBeEmpty }).map((p) => `${p} (${label})`));
+        problems.push(...runProblems(run, { requireRows: label === 'all' }).map((p) => `${p} (${label})`));
       }
     }
   }
