@@ -85,6 +85,11 @@ function printSummary(s: ImportSummary, flags: ImportFlags): void {
   process.stdout.write(
     [
       `imported ${s.rows} rows of ${mb(s.totalBytes)} in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.sent} events sent${flags.out ? ` to ${flags.out}` : ''}, ${s.rejected} rows rejected`,
+      ...(s.catalogSent > 0
+        ? [
+            `  with ${s.catalogSent} catalog record${s.catalogSent === 1 ? '' : 's'}, undated ones dated from the earliest sale${s.earliestSale ? ` (${s.earliestSale})` : ''}`,
+          ]
+        : []),
       ...(s.rejected > 0 ? [`  rejects (line, reason, record): ${s.rejectsFile}${reasons ? ` (${reasons})` : ''}`] : []),
       '',
     ].join('\n'),
@@ -101,7 +106,7 @@ export function registerImport(program: Command): void {
     .option('--rejects <file>', 'where rejected rows go (default: <file>.rejects.csv)')
     .option(
       '--products <file>',
-      'a products CSV that gives the prices of basket-style transaction files (Purchases.csv with Products_list.csv)',
+      'transactions: a products CSV, sent as catalog records (undated rows dated from the earliest sale) and pricing basket-style files (Purchases.csv with Products_list.csv)',
     )
     .option('--out <file>', 'write JSON lines to this file instead of Kafka')
     .option('--dry-run', 'print the detected layout and mapping, send nothing')

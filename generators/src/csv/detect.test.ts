@@ -42,6 +42,32 @@ describe('detectCsv', () => {
     assert.equal(d.columns[3]?.dateFormat, 'epoch-s');
   });
 
+  it('detects whitespace-aligned columns: runs of spaces around cells with words, any blank between numbers', () => {
+    const aligned = detectCsv(
+      'Customer ID    Order Date    Product       Qty\nC-001          2025-11-03    Whole Milk      2\nC-002          2025-11-04    Rye Bread      10\n',
+      true,
+    );
+    assert.equal(aligned.delimiter, 'spaces');
+    assert.equal(aligned.hasHeader, true);
+    assert.deepEqual(
+      aligned.columns.map((c) => [c.name, c.type]),
+      [
+        ['Customer ID', 'text'],
+        ['Order Date', 'date'],
+        ['Product', 'text'],
+        ['Qty', 'integer'],
+      ],
+    );
+    const numbers = detectCsv('  00001 19970101  1  11.77\n  00002 19970112  1  12.00\n  00002 19970112  5 177.00\n', true);
+    assert.equal(numbers.delimiter, 'whitespace');
+    assert.deepEqual(
+      numbers.columns.map((c) => c.type),
+      ['integer', 'date', 'integer', 'decimal'],
+    );
+    // A comma-separated file with blanks after its commas stays comma-separated.
+    assert.equal(detectCsv('a, b, c\n1, 2, 3\n4, 5, 6\n', true).delimiter, ',');
+  });
+
   it('cuts a sample at its last complete line, never inside quotes', () => {
     assert.equal(completeLines('a,b\n1,"x\ny', false), 'a,b\n');
     assert.equal(completeLines('a,b\n1,2\n3,', false), 'a,b\n1,2\n');
