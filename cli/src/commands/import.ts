@@ -48,13 +48,17 @@ function progressReporter(quiet: boolean) {
         const now = Date.now();
         if (now - last < 5000) return;
         last = now;
-        process.stderr.write(`import: ${mb(p.bytesRead)} of ${mb(p.totalBytes)}, ${p.rows} rows, ${p.sent} sent, ${p.rejected} rejected\n`);
+        process.stderr.write(
+          p.pass === 'scan'
+            ? `import: first pass (hash, row counts) ${mb(p.bytesRead)} of ${mb(p.totalBytes)}\n`
+            : `import: ${mb(p.bytesRead)} of ${mb(p.totalBytes)}, ${p.rows} rows, ${p.sent} sent, ${p.rejected} rejected\n`,
+        );
       },
       stop: () => undefined,
     };
   }
   const bar = new SingleBar({
-    format: 'import [{bar}] {percentage}% | {read} of {size} | {rows} rows | {sent} sent | {rejected} rejected',
+    format: 'import {pass} [{bar}] {percentage}% | {read} of {size} | {rows} rows | {sent} sent | {rejected} rejected',
     hideCursor: true,
     stream: process.stderr,
   });
@@ -62,10 +66,17 @@ function progressReporter(quiet: boolean) {
   return {
     update(p: ImportProgress) {
       if (!started) {
-        bar.start(p.totalBytes, 0, { read: '', size: mb(p.totalBytes), rows: 0, sent: 0, rejected: 0 });
+        bar.start(p.totalBytes, 0, { pass: '', read: '', size: mb(p.totalBytes), rows: 0, sent: 0, rejected: 0 });
         started = true;
       }
-      bar.update(p.bytesRead, { read: mb(p.bytesRead), size: mb(p.totalBytes), rows: p.rows, sent: p.sent, rejected: p.rejected });
+      bar.update(p.bytesRead, {
+        pass: p.pass === 'scan' ? '1/2' : '2/2',
+        read: mb(p.bytesRead),
+        size: mb(p.totalBytes),
+        rows: p.rows,
+        sent: p.sent,
+        rejected: p.rejected,
+      });
     },
     stop: () => {
       if (started) bar.stop();

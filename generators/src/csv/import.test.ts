@@ -32,7 +32,8 @@ async function importText(name: string, text: string, type: ImportType, extra: {
   const plan = await planImport(file, type, extra.map);
   const sink = memorySink();
   const rejectsFile = `${file}.rejects.csv`;
-  const summary = await importCsv(plan, sink, { type, rejectsFile, ...extra });
+  const passes: string[] = [];
+  const summary = await importCsv(plan, sink, { type, rejectsFile, ...extra, onProgress: (p) => passes.push(p.pass) });
   const rejects = parse(readFileSync(rejectsFile, 'utf8'), { columns: true }) as { line: string; reason: string; record: string }[];
   const sent = sink.values.map((v, i) => ({ kind: sink.events[i]?.kind, event: JSON.parse(v) }));
   // Catalog records sent along with transactions (--products, the order-level placeholder) apart.
@@ -42,6 +43,7 @@ async function importText(name: string, text: string, type: ImportType, extra: {
     sink,
     summary,
     rejects,
+    passes,
     events: sent.filter((e) => e.kind !== alongside).map((e) => e.event),
     catalog: sent.filter((e) => e.kind === alongside).map((e) => e.event),
   };
@@ -195,7 +197,8 @@ describe('importCsv', () => {
       '536367,84880,2,12/01/2010 08:34,1.00,12583,France',
       '536365,84406B,1,12/01/2010 08:26,2.75,17850,United Kingdom',
     ].join('\n');
-    const { events, rejects } = await importText('spread.csv', text, 'transactions');
+    const { events, rejects, passes } = await importText('spread.csv', text, 'transactions');
+    assert.deepEqual([passes[0], passes.at(-1)], ['scan', 'import'], 'progress through both passes');
     assert.deepEqual(
       events.map((e) => [e.transaction_id, e.products.map((l: { product_id: string }) => l.product_id), e.total_amount]),
       [

@@ -53,6 +53,9 @@ export interface ImportPlan {
 }
 
 export interface ImportProgress {
+  /** `scan`: the first read (hash, row counts, earliest sale); `import`: the second, which sends. */
+  pass: 'scan' | 'import';
+  /** Bytes read by the current pass. */
   bytesRead: number;
   totalBytes: number;
   rows: number;
@@ -259,10 +262,19 @@ interface FirstPass {
 }
 
 /** The first read: the content's hash, the rows of each transaction id, the earliest sale (`wantsSales`). */
-async function scanFile(plan: ImportPlan, grouped: boolean, wantsSales: boolean): Promise<FirstPass> {
+async function scanFile(
+  plan: ImportPlan,
+  grouped: boolean,
+  wantsSales: boolean,
+  onBytes: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<FirstPass> {
   const hash = createHash('sha256');
   const input = createReadStream(plan.file);
-  input.on('data', (chunk) => hash.update(chunk));
+  input.on('data', (chunk) => {
+    hash.update(chunk);
+    onBytes(chunk.length);
+  });
   if (!grouped && !wantsSales) {
     await finished(input.resume());
     return { contentId: hash.digest('hex').slice(0, 32) };
@@ -284,6 +296,7 @@ async function scanFile(plan: ImportPlan, grouped: boolean, wantsSales: boolean)
   let runs = 0;
   try {
     for await (const record of records) {
+      if (signal?.aborted) break;
       if (header) {
         header = false;
         continue;
@@ -370,14 +383,33 @@ export async function importCsv(plan: ImportPlan, sink: EventSink, options: Impo
   const batchSize = options.batchSize ?? 2000;
   const maxInFlight = options.maxInFlight ?? 4;
   const totalBytes = statSync(plan.file).size;
-  const progress: ImportProgress = { bytesRead: 0, totalBytes, rows: 0, sent: 0, rejected: 0, catalogSent: 0 };
+  const progress: ImportProgress = { pass: 'scan', bytesRead: 0, totalBytes, rows: 0, sent: 0, rejected: 0, catalogSent: 0 };
+  let lastReport = 0;
+  const report = () => {
+    const now = performance.now();
+    if (options.onProgress && now - lastReport > 200) {
+      lastReport = now;
+      options.onProgress(progress);
+    }
+  };
   const reasons: Record<string, number> = {};
   const grouped = type === 'transactions' && plan.mapping.has('transaction_id') && !plan.mapping.has('items');
   const orderLevel = isOrderLevel(type, plan.mapping);
 
   // Catalog records go with the sales when there is a catalog to send: the products file, the placeholder.
   const sendsCatalog = type === 'transactions' && (options.productsFile !== undefined || orderLevel);
-  const scan = await scanFile(plan, grouped, sendsCatalog);
+  const scan = await scanFile(
+    plan,
+    grouped,
+    sendsCatalog,
+    (bytes) => {
+      progress.bytesRead += bytes;
+      report();
+    },
+    options.signal,
+  );
+  progress.pass = 'import';
+  progress.bytesRead = 0;
   const sourceId = scan.contentId;
   // Catalog rows without a date are dated from the earliest sale: the sales of the file then fall
   // inside a version of their product rather than before all of them ('Unknown').
@@ -385,7 +417,7 @@ export async function importCsv(plan: ImportPlan, sink: EventSink, options: Impo
   const products = sendsCatalog && options.productsFile ? await loadProductCatalog(options.productsFile, undatedTime) : undefined;
   const catalog = products?.lookup;
   const catalogRecords = [...(products?.records ?? []), ...(orderLevel ? [orderLevelCatalogRecord(undatedTime)] : [])];
-  if (catalogRecords.length > 0) {
+  if (catalogRecords.length > 0 && !options.signal?.aborted) {
     await sink.write(
       catalogRecords.map((record) => ({
         kind: 'catalog',
@@ -480,7 +512,6 @@ export async function importCsv(plan: ImportPlan, sink: EventSink, options: Impo
   input.on('data', (chunk) => {
     progress.bytesRead += chunk.length;
   });
-  let lastReport = 0;
   try {
     for await (const item of readRecords(plan, input)) {
       if (options.signal?.aborted) break;
@@ -540,11 +571,7 @@ export async function importCsv(plan: ImportPlan, sink: EventSink, options: Impo
           await reject(line, error.message, rawLine);
         }
       }
-      const now = performance.now();
-      if (options.onProgress && now - lastReport > 200) {
-        lastReport = now;
-        options.onProgress(progress);
-      }
+      report();
     }
     // Transactions still open (two ids sharing a hash, or an interrupted read): sent as they are.
     if (!options.signal?.aborted) for (const pending of open.values()) await closeTransaction(pending);
