@@ -64,8 +64,16 @@ describe('detectCsv', () => {
       numbers.columns.map((c) => c.type),
       ['integer', 'date', 'integer', 'decimal'],
     );
-    // A comma-separated file with blanks after its commas stays comma-separated.
+    // A comma-separated file with blanks after its commas stays comma-separated, one with words too.
     assert.equal(detectCsv('a, b, c\n1, 2, 3\n4, 5, 6\n', true).delimiter, ',');
+    assert.equal(detectCsv('name,city\nJohn Smith,New York\nAnn Lee,San Jose\n', true).delimiter, ',');
+    // Aligned amounts with thousands separators split alike on commas too, into fewer columns.
+    const amounts = detectCsv(
+      'customer    date          amount\nC-001       2025-11-03    1,234.50\nC-002       2025-11-04    2,000.00\n',
+      true,
+    );
+    assert.equal(amounts.delimiter, 'spaces');
+    assert.equal(amounts.columns[2]?.type, 'decimal');
   });
 
   it('cuts a sample at its last complete line, never inside quotes', () => {

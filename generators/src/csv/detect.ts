@@ -92,10 +92,15 @@ function chooseDelimiter(sample: string): { delimiter: Delimiter; rows: string[]
     if (score > best.score) best = { delimiter, rows, score, consistent };
   };
   for (const delimiter of Delimiters) consider(delimiter, parseSample(sample, delimiter));
-  // Whitespace only when no delimiter character splits every row alike: "1, 2, 3" stays a CSV.
+  const runs = splitWhitespaceSample(sample, 'spaces');
+  const spaced = measure(runs);
+  // Aligned columns whose numbers carry thousands separators ("  1,234.50") also split alike on
+  // commas, into fewer columns than the runs of spaces give.
+  if (spaced.consistent === 1 && best.consistent === 1 && spaced.first > (best.rows[0]?.length ?? 0)) {
+    return { delimiter: 'spaces', rows: runs };
+  }
+  // Otherwise whitespace only when no delimiter character splits every row alike: "1, 2, 3" stays a CSV.
   if (best.consistent < 1) {
-    const runs = splitWhitespaceSample(sample, 'spaces');
-    const spaced = measure(runs);
     // Runs of spaces that split every row alike, with words inside cells ("Whole Milk"), are the
     // columns; single spaces between numbers ("00001 19970101") separate columns too.
     const wordsInCells = runs.some((row) => row.some((cell) => / /.test(cell) && /[A-Za-z]/.test(cell)));
