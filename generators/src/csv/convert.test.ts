@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OrderLevelProduct, orderLevelLines } from './convert.ts';
-import { RowCounts } from './index-counts.ts';
+import { RowCounts } from './row-counts.ts';
 
 describe('order-level lines', () => {
   const cents = (lines: { quantity: number; price: number }[]) => lines.reduce((sum, l) => sum + Math.round(l.price * 100) * l.quantity, 0);

@@ -39,7 +39,7 @@ import {
   transactionLines,
 } from './convert.ts';
 import { type CsvDetection, detectCsv, isWhitespaceDelimiter, splitWhitespaceLine } from './detect.ts';
-import { RowCounts } from './index-counts.ts';
+import { RowCounts } from './row-counts.ts';
 import { type ColumnMapping, type ImportType, mapColumns, missingRequired } from './mapping.ts';
 import { parseDate } from './values.ts';
 
