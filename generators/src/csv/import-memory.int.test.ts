@@ -4,7 +4,7 @@
  * process of its own, whose peak resident memory must stay under 200 MB when each invoice's rows
  * are together (the first pass finds so and the second closes an invoice when the id changes).
  * Spread through the file, the invoices still open are held until their last row, and the first
- * pass's row counts (about 6 bytes per invoice) too: measured 201-206 MB with each invoice over
+ * pass's row counts (10 to 19 bytes per invoice) too: measured 198-206 MB with each invoice over
  * 2,000 rows, bounded here at 230 MB. The 1 GB case is measured by hand with the same script: see
  * the generators README section.
  */

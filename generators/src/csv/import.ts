@@ -8,7 +8,7 @@
  * Why two passes: a line-per-item file's invoice must become one event however its lines are
  * spread through the file. Buffering every invoice until the end would hold the whole file in
  * memory; sorting it externally would write it out again. Counting first costs a second read and
- * about 24 bytes per invoice (RowCounts), and the second pass sends each invoice as soon as its
+ * 10 to 19 bytes per invoice (RowCounts), and the second pass sends each invoice as soon as its
  * last line is read, so only the invoices open at that moment are held (one, in a file that keeps
  * them together).
  */
