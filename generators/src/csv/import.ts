@@ -39,8 +39,8 @@ import {
   transactionLines,
 } from './convert.ts';
 import { type CsvDetection, detectCsv, isWhitespaceDelimiter, splitWhitespaceLine } from './detect.ts';
-import { RowCounts } from './row-counts.ts';
 import { type ColumnMapping, type ImportType, mapColumns, missingRequired } from './mapping.ts';
+import { RowCounts } from './row-counts.ts';
 import { parseDate } from './values.ts';
 
 export interface ImportPlan {
