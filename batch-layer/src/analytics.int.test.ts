@@ -126,7 +126,7 @@ describe('analytics', () => {
     });
   });
 
-  it('sales trends across a year boundary: ISO weeks labelled with their ISO year, growth NULL first', async () => {
+  it('sales trends across a year boundary: ISO weeks labelled with their ISO year, growth vs the calendar-previous period', async () => {
     await withBatchDatabases('trends', async ({ config, rt, wh }) => {
       await addCatalog(rt, 'p1', '2025-01-01T00:00:00Z', { price: 10, category: 'Sports' });
       await addOrder(rt, { user: 'u1', at: '2025-12-30T12:00:00Z', lines: [['p1', 3, 10]] }); // ISO week 2026-W01
@@ -142,13 +142,13 @@ describe('analytics', () => {
       const of = (type: string) => trends.filter((t) => t.period_type === type).map(({ period_type: _t, ...rest }) => rest);
       assert.deepEqual(of('week'), [
         { period_value: '2026-W01', start: '2025-12-29', total_sales: 2, revenue: 40, growth: null },
-        { period_value: '2026-W53', start: '2026-12-28', total_sales: 1, revenue: 50, growth: 0.25 },
+        { period_value: '2026-W53', start: '2026-12-28', total_sales: 1, revenue: 50, growth: null }, // no sales in W52
         { period_value: '2027-W01', start: '2027-01-04', total_sales: 1, revenue: 60, growth: 0.2 },
       ]);
       assert.deepEqual(of('month'), [
         { period_value: '2025-12', start: '2025-12-01', total_sales: 1, revenue: 30, growth: null },
         { period_value: '2026-01', start: '2026-01-01', total_sales: 1, revenue: 10, growth: -0.666667 },
-        { period_value: '2026-12', start: '2026-12-01', total_sales: 1, revenue: 50, growth: 4 },
+        { period_value: '2026-12', start: '2026-12-01', total_sales: 1, revenue: 50, growth: null }, // none in November
         { period_value: '2027-01', start: '2027-01-01', total_sales: 1, revenue: 60, growth: 0.2 },
       ]);
       assert.deepEqual(

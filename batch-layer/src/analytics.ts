@@ -86,6 +86,7 @@ export const analyticsOutputs = {
       'total_quantity',
       'growth_rate',
       'analysis_date',
+      'is_complete',
     ],
     key: 'period_type, period_value, category',
   },

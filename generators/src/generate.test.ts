@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toCents, validateEvent } from '@lambdamart/core';
+import { type CatalogRecord, toCents, validateEvent } from '@lambdamart/core';
 import { type GeneratedEvent, generateEvents, serializeEvent } from './generate.ts';
 import { expectedMix, funnelFor, parseMix } from './mix.ts';
 import { Rng } from './random.ts';
@@ -140,6 +140,44 @@ describe('generateEvents', () => {
     const span = (live.at(-1) as GeneratedEvent).time - start;
     // Sessions last minutes, so the first ones ramp up: the span is above 10 s but well under the 200 s of 20/s.
     assert.ok(span > 10_000 && span < 60_000, `1000 events at 100/s span ${span} ms`);
+  });
+});
+
+describe('the catalog across runs', () => {
+  type Catalog = Map<string, CatalogRecord>;
+  const catalogOf = (events: readonly GeneratedEvent[]) => events.flatMap((e) => (e.kind === 'catalog' ? [e.event] : []));
+  /** The speed layer's products table: the newest record per product wins, an older one arriving later does not. */
+  const current = (records: readonly CatalogRecord[], into: Catalog = new Map()): Catalog => {
+    for (const r of records) {
+      const held = into.get(r.product_id);
+      if (!held || Date.parse(r.updated_at) >= Date.parse(held.updated_at)) into.set(r.product_id, r);
+    }
+    return into;
+  };
+  const day = 86_400_000;
+  const run = (from: number, days: number) => [...generateEvents({ seed: 7, start: from, days, eventsPerDay: 2000 })];
+
+  it('a later run starts from the prices and categories an earlier run left, and re-sends no version it would change', () => {
+    const first = catalogOf(run(start, 3));
+    assert.ok(first.length > 502, `${first.length - 500} changes in 3 days`);
+    const afterFirst = current(first);
+    const secondStart = catalogOf(run(start + 3 * day, 1)).slice(0, 500);
+    assert.deepEqual(current(secondStart, current(first)), afterFirst, 'the products table is what the first run left');
+    for (const record of secondStart) {
+      assert.ok(Date.parse(record.updated_at) <= start + 3 * day, `${record.product_id} dated from when its version began`);
+      assert.deepEqual(record, afterFirst.get(record.product_id), `${record.product_id}: the version the first run ended with`);
+    }
+  });
+
+  it('is a function of time: a run starting inside another sees the same versions and the same changes', () => {
+    const whole = catalogOf(run(start, 3));
+    const middle = start + 1.5 * day;
+    const later = catalogOf(run(middle, 1.5));
+    const asOf = (records: readonly CatalogRecord[], t: number) => current(records.filter((r) => Date.parse(r.updated_at) <= t));
+    assert.deepEqual(current(later.slice(0, 500)), asOf(whole, middle), 'the catalog at its start');
+    const changesAfter = (records: readonly CatalogRecord[]) => records.filter((r) => Date.parse(r.updated_at) > middle);
+    assert.deepEqual(changesAfter(later.slice(500)), changesAfter(whole), 'the same changes after it');
+    assert.ok(changesAfter(whole).length > 10);
   });
 });
 

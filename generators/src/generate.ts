@@ -11,9 +11,8 @@ import { MaxSeasonality, seasonality } from './seasonality.ts';
 import {
   buildCustomers,
   buildProducts,
+  CatalogHistory,
   type Customer,
-  catalogRecord,
-  changeProduct,
   customerSampler,
   moveCustomer,
   PaymentMethods,
@@ -64,8 +63,11 @@ export interface GeneratorOptions {
   count?: number;
   /** Share of user events followed by a deliberately bad one (0..1). */
   badRate?: number;
-  /** Probability per session that the catalog changes (a price or a category). */
-  catalogChangeRate?: number;
+  /**
+   * Mean days between two changes (a price or a category) of one product. The changes are a
+   * function of the seed and of time alone, so every run agrees on the catalog at any moment.
+   */
+  productChangeIntervalDays?: number;
   /** Probability per session that its customer has moved country. */
   customerMoveRate?: number;
 }
@@ -77,7 +79,7 @@ export const GeneratorDefaults = {
   eventsPerDay: 20_000,
   eventsPerSecond: 500,
   badRate: 0,
-  catalogChangeRate: 0.002,
+  productChangeIntervalDays: 30,
   customerMoveRate: 0.001,
 } as const;
 
@@ -92,7 +94,6 @@ export function* generateEvents(options: GeneratorOptions = {}): Generator<Gener
   const end = options.days === undefined ? Number.POSITIVE_INFINITY : start + options.days * 86_400_000;
   const count = options.count ?? Number.POSITIVE_INFINITY;
   const badRate = options.badRate ?? GeneratorDefaults.badRate;
-  const catalogChangeRate = options.catalogChangeRate ?? GeneratorDefaults.catalogChangeRate;
   const customerMoveRate = options.customerMoveRate ?? GeneratorDefaults.customerMoveRate;
 
   // Separate streams: the world, the sessions and the bad events, so that adding bad events
@@ -109,9 +110,18 @@ export function* generateEvents(options: GeneratorOptions = {}): Generator<Gener
   const customers = buildCustomers(worldRng, options.users ?? GeneratorDefaults.users);
   const pickCustomer = customerSampler(rng, customers);
   const pickProduct = productSampler(rng, products);
+  const catalog = new CatalogHistory(
+    seed,
+    products,
+    options.productChangeIntervalDays ?? GeneratorDefaults.productChangeIntervalDays,
+    start,
+  );
 
-  for (const product of products) {
-    yield { kind: 'catalog', topic: Topics.productCatalog.name, key: product.id, time: start, event: catalogRecord(product, start) };
+  // The catalog as it stands at the start, each version dated from when it began: a run never
+  // sends a product's base record over a price change that an earlier run (or time) made.
+  catalog.advanceTo(start);
+  for (const record of catalog.currentRecords()) {
+    yield { kind: 'catalog', topic: Topics.productCatalog.name, key: record.product_id, time: start, event: record };
   }
 
   const share = expectedMix(funnel);
@@ -142,6 +152,11 @@ export function* generateEvents(options: GeneratorOptions = {}): Generator<Gener
     // Next session arrival: a Poisson process thinned by the seasonality of its time.
     do clock += rng.exponential(1 / (sessionsPerMs * peak));
     while (history && !rng.chance(seasonality(clock) / peak));
+    // Catalog changes up to this session, queued before their buckets can close.
+    for (const change of catalog.advanceTo(Math.min(clock, end))) {
+      const record = change.record;
+      enqueue({ kind: 'catalog', topic: Topics.productCatalog.name, key: record.product_id, time: change.time, event: record });
+    }
     const closed = Math.floor(Math.min(clock, end) / bucketMs) + (clock >= end ? 1 : 0);
     for (; nextBucket < closed; nextBucket++) {
       const list = buckets.get(nextBucket);
@@ -161,11 +176,6 @@ export function* generateEvents(options: GeneratorOptions = {}): Generator<Gener
       }
     }
     if (clock >= end || sent >= count) return;
-    if (rng.chance(catalogChangeRate)) {
-      const product = rng.pick(products);
-      changeProduct(rng, product);
-      enqueue({ kind: 'catalog', topic: Topics.productCatalog.name, key: product.id, time: clock, event: catalogRecord(product, clock) });
-    }
     const customer = pickCustomer();
     if (rng.chance(customerMoveRate)) moveCustomer(rng, customer);
     for (const event of shoppingSession(rng, funnel, customer, pickProduct, clock)) enqueue(event);

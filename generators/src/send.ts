@@ -3,7 +3,7 @@
  * batch), a few batches in flight, a steady rate or as fast as the broker takes them. Counts grow
  * only when the broker has acknowledged a batch, so the summary never claims an unsent event.
  */
-import type { BadEventKind } from './bad-events.ts';
+import { type InvalidEventKind, isInvalidKind, type UnusualEventKind } from './bad-events.ts';
 import { type GeneratedEvent, type GeneratedKind, serializeEvent } from './generate.ts';
 import type { EventSink } from './sinks.ts';
 
@@ -26,9 +26,12 @@ export interface GeneratorSummary {
   /** Events the broker acknowledged, catalog records included, bad events included. */
   sent: number;
   byKind: Record<GeneratedKind, number>;
-  /** Deliberately bad events among `sent`, by kind. */
-  bad: Record<BadEventKind, number>;
-  badTotal: number;
+  /** Deliberately invalid events among `sent`, by kind: what the speed layer dead-letters. */
+  invalid: Record<InvalidEventKind, number>;
+  invalidTotal: number;
+  /** Deliberately unusual but valid events among `sent` (unknown products, redeliveries): saved, not dead-lettered. */
+  unusual: Record<UnusualEventKind, number>;
+  unusualTotal: number;
   /** Payload bytes acknowledged (values only). */
   bytes: number;
   elapsedMs: number;
@@ -41,8 +44,10 @@ export function emptySummary(): GeneratorSummary {
   return {
     sent: 0,
     byKind: { catalog: 0, view: 0, cart: 0, transaction: 0 },
-    bad: { malformed_json: 0, missing_field: 0, negative_quantity: 0, wrong_total: 0, unknown_product: 0, duplicate_id: 0 },
-    badTotal: 0,
+    invalid: { malformed_json: 0, missing_field: 0, negative_quantity: 0, wrong_total: 0 },
+    invalidTotal: 0,
+    unusual: { unknown_product: 0, duplicate_id: 0 },
+    unusualTotal: 0,
     bytes: 0,
     elapsedMs: 0,
     eventsPerSecond: 0,
@@ -84,9 +89,13 @@ export async function sendEvents(sink: EventSink, events: Iterable<GeneratedEven
   const acknowledge = (batch: PendingBatch) => {
     for (const event of batch.events) {
       summary.byKind[event.kind]++;
-      if (event.bad !== undefined) {
-        summary.bad[event.bad]++;
-        summary.badTotal++;
+      if (event.bad === undefined) continue;
+      if (isInvalidKind(event.bad)) {
+        summary.invalid[event.bad]++;
+        summary.invalidTotal++;
+      } else {
+        summary.unusual[event.bad]++;
+        summary.unusualTotal++;
       }
     }
     summary.sent += batch.events.length;

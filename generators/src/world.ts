@@ -3,7 +3,7 @@
  * country and Zipf-like activity. Both are built from the seed, so they are the same every run.
  */
 import type { CatalogRecord } from '@lambdamart/core';
-import { type Rng, WeightedSampler, zipfWeights } from './random.ts';
+import { Rng, WeightedSampler, zipfWeights } from './random.ts';
 
 interface CategorySpec {
   name: string;
@@ -120,6 +120,78 @@ export function changeProduct(rng: Rng, product: Product): void {
   const factor = 1 + (rng.chance(0.5) ? 1 : -1) * (0.05 + rng.next() * 0.15);
   const dollars = Math.floor((product.priceCents * factor) / 100);
   product.priceCents = Math.max(99, dollars * 100 + 99);
+}
+
+function minOf(values: Float64Array): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const v of values) if (v < min) min = v;
+  return min;
+}
+
+/** Event time of the catalog's first version: before it, every product has its base record. */
+export const CatalogOrigin = Date.UTC(2020, 0, 1);
+
+/**
+ * The catalog's changes over time, a function of the seed and of time alone: each product
+ * changes at the times of a Poisson process of its own (mean `intervalDays` apart), drawn from a
+ * random stream seeded by the seed and the product. So every run, whatever its start, agrees on
+ * each product's price and category at any moment: a run's first catalog records are the
+ * versions current at its start (with the time they began, not the run's), so re-sending them
+ * reproduces records already sent and never undoes a change an earlier run made.
+ */
+export class CatalogHistory {
+  private readonly streams: Rng[];
+  private readonly nextChange: Float64Array;
+  /** When each product's current version began. */
+  readonly since: Float64Array;
+  private nextDue = Number.POSITIVE_INFINITY;
+
+  /** `firstVersionAt`: a run that starts before CatalogOrigin dates the base versions from its start. */
+  constructor(
+    seed: number,
+    readonly products: readonly Product[],
+    private readonly intervalDays: number,
+    firstVersionAt = CatalogOrigin,
+  ) {
+    if (!(intervalDays > 0)) throw new Error(`the mean interval between a product's changes must be above 0 days (got ${intervalDays})`);
+    const meanMs = intervalDays * 86_400_000;
+    this.streams = products.map((_, i) => new Rng((seed ^ 0xca7a1000 ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0));
+    this.nextChange = new Float64Array(products.length);
+    this.since = new Float64Array(products.length).fill(Math.min(CatalogOrigin, firstVersionAt));
+    this.streams.forEach((rng, i) => {
+      this.nextChange[i] = Number.isFinite(meanMs) ? CatalogOrigin + rng.exponential(meanMs) : Number.POSITIVE_INFINITY;
+    });
+    this.nextDue = minOf(this.nextChange);
+  }
+
+  /**
+   * Applies every change at or before `time` to the products (in place) and returns them in time
+   * order, each with the product's record as it became.
+   */
+  advanceTo(time: number): { time: number; record: CatalogRecord }[] {
+    if (time < this.nextDue) return [];
+    const meanMs = this.intervalDays * 86_400_000;
+    const changes: { time: number; record: CatalogRecord }[] = [];
+    for (let i = 0; i < this.products.length; i++) {
+      const product = this.products[i] as Product;
+      const rng = this.streams[i] as Rng;
+      for (let at = this.nextChange[i] as number; at <= time; at = this.nextChange[i] as number) {
+        // Whole milliseconds: the record's updated_at must name the version exactly.
+        const when = Math.floor(at);
+        changeProduct(rng, product);
+        this.since[i] = when;
+        changes.push({ time: when, record: catalogRecord(product, when) });
+        this.nextChange[i] = at + rng.exponential(meanMs);
+      }
+    }
+    this.nextDue = minOf(this.nextChange);
+    return changes.sort((a, b) => a.time - b.time);
+  }
+
+  /** The versions current at the last `advanceTo`, each dated from when it began. */
+  currentRecords(): CatalogRecord[] {
+    return this.products.map((product, i) => catalogRecord(product, this.since[i] as number));
+  }
 }
 
 export interface Customer {

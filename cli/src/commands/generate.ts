@@ -5,7 +5,8 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { action, onStopSignals, positiveInt } from '../action.ts';
 
 interface GenerateFlags {
-  rate: number | 'max';
+  /** Undefined when not given: 500/s for a live run, max for a history (--start/--days). */
+  rate?: number | 'max';
   duration?: number;
   seed: number;
   mix?: RunGeneratorOptions['mix'];
@@ -22,6 +23,14 @@ interface GenerateFlags {
   compression: 'none' | 'gzip';
   topicSuffix?: string;
   json?: boolean;
+}
+
+/** Events per second of a live run when --rate is not given. */
+export const LiveRate = 500;
+
+/** A history (--days) goes as fast as the broker takes it unless --rate says otherwise; a live run at 500/s. */
+export function sendRate(flags: { rate?: number | 'max'; days?: number }): number | 'max' {
+  return flags.rate ?? (flags.days !== undefined ? 'max' : LiveRate);
 }
 
 /** `60s`, `5m`, `2h`, `1d`, `500ms` or a bare number of seconds, as milliseconds. */
@@ -71,7 +80,7 @@ function mixFlag(value: string) {
 
 function counts(s: GeneratorSummary): string {
   const { view, cart, transaction, catalog } = s.byKind;
-  return `views ${view}, carts ${cart}, transactions ${transaction}, catalog ${catalog}, bad ${s.badTotal}`;
+  return `views ${view}, carts ${cart}, transactions ${transaction}, catalog ${catalog}, invalid ${s.invalidTotal}, unusual ${s.unusualTotal}`;
 }
 
 /** A progress bar on a terminal (by time when the run has a duration), a log line every 5 s otherwise. */
@@ -112,15 +121,17 @@ function printSummary(s: GeneratorSummary, flags: GenerateFlags): void {
     process.stdout.write(`${JSON.stringify(s)}\n`);
     return;
   }
-  const bad = Object.entries(s.bad)
-    .filter(([, n]) => n > 0)
-    .map(([kind, n]) => `${kind} ${n}`)
-    .join(', ');
+  const byKind = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => `${kind} ${n}`)
+      .join(', ');
   process.stdout.write(
     [
       `sent ${s.sent} events in ${(s.elapsedMs / 1000).toFixed(1)} s (${Math.round(s.eventsPerSecond)}/s, ${(s.bytes / 1e6).toFixed(1)} MB)${flags.out ? ` to ${flags.out}` : ''}`,
       `  ${counts(s)}`,
-      ...(s.badTotal > 0 ? [`  bad events on purpose: ${bad}`] : []),
+      ...(s.invalidTotal > 0 ? [`  invalid on purpose (the speed layer dead-letters them): ${byKind(s.invalid)}`] : []),
+      ...(s.unusualTotal > 0 ? [`  valid but unusual on purpose (saved, not dead-lettered): ${byKind(s.unusual)}`] : []),
       `  stopped by: ${s.stoppedBy}`,
       '',
     ].join('\n'),
@@ -132,7 +143,9 @@ export function registerGenerate(program: Command): void {
     .command('generate')
     .description('send realistic synthetic events (catalog, views, carts, transactions) to Kafka, or to a JSON-lines file')
     .addOption(
-      new Option('--rate <n|max>', 'events per second, or max for as fast as the broker takes them').default(500).argParser(parseRate),
+      new Option('--rate <n|max>', 'events per second, or max for as fast as the broker takes them')
+        .default(undefined, `${LiveRate}; max with --start/--days`)
+        .argParser(parseRate),
     )
     .addOption(new Option('--duration <time>', 'stop after this long: 60s, 5m, 2h (default: until Ctrl-C)').argParser(parseDuration))
     .addOption(
@@ -179,7 +192,7 @@ export function registerGenerate(program: Command): void {
           const summary = await runGenerator(
             config,
             {
-              rate: flags.rate,
+              rate: sendRate(flags),
               durationMs: flags.duration,
               seed: flags.seed,
               mix: flags.mix,

@@ -48,13 +48,17 @@ function progressReporter(quiet: boolean) {
         const now = Date.now();
         if (now - last < 5000) return;
         last = now;
-        process.stderr.write(`import: ${mb(p.bytesRead)} of ${mb(p.totalBytes)}, ${p.rows} rows, ${p.sent} sent, ${p.rejected} rejected\n`);
+        process.stderr.write(
+          p.pass === 'scan'
+            ? `import: first pass (hash, row counts) ${mb(p.bytesRead)} of ${mb(p.totalBytes)}\n`
+            : `import: ${mb(p.bytesRead)} of ${mb(p.totalBytes)}, ${p.rows} rows, ${p.sent} sent, ${p.rejected} rejected\n`,
+        );
       },
       stop: () => undefined,
     };
   }
   const bar = new SingleBar({
-    format: 'import [{bar}] {percentage}% | {read} of {size} | {rows} rows | {sent} sent | {rejected} rejected',
+    format: 'import {pass} [{bar}] {percentage}% | {read} of {size} | {rows} rows | {sent} sent | {rejected} rejected',
     hideCursor: true,
     stream: process.stderr,
   });
@@ -62,10 +66,17 @@ function progressReporter(quiet: boolean) {
   return {
     update(p: ImportProgress) {
       if (!started) {
-        bar.start(p.totalBytes, 0, { read: '', size: mb(p.totalBytes), rows: 0, sent: 0, rejected: 0 });
+        bar.start(p.totalBytes, 0, { pass: '', read: '', size: mb(p.totalBytes), rows: 0, sent: 0, rejected: 0 });
         started = true;
       }
-      bar.update(p.bytesRead, { read: mb(p.bytesRead), size: mb(p.totalBytes), rows: p.rows, sent: p.sent, rejected: p.rejected });
+      bar.update(p.bytesRead, {
+        pass: p.pass === 'scan' ? '1/2' : '2/2',
+        read: mb(p.bytesRead),
+        size: mb(p.totalBytes),
+        rows: p.rows,
+        sent: p.sent,
+        rejected: p.rejected,
+      });
     },
     stop: () => {
       if (started) bar.stop();
@@ -85,6 +96,11 @@ function printSummary(s: ImportSummary, flags: ImportFlags): void {
   process.stdout.write(
     [
       `imported ${s.rows} rows of ${mb(s.totalBytes)} in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.sent} events sent${flags.out ? ` to ${flags.out}` : ''}, ${s.rejected} rows rejected`,
+      ...(s.catalogSent > 0
+        ? [
+            `  with ${s.catalogSent} catalog record${s.catalogSent === 1 ? '' : 's'}, undated ones dated from the earliest sale${s.earliestSale ? ` (${s.earliestSale})` : ''}`,
+          ]
+        : []),
       ...(s.rejected > 0 ? [`  rejects (line, reason, record): ${s.rejectsFile}${reasons ? ` (${reasons})` : ''}`] : []),
       '',
     ].join('\n'),
@@ -101,7 +117,7 @@ export function registerImport(program: Command): void {
     .option('--rejects <file>', 'where rejected rows go (default: <file>.rejects.csv)')
     .option(
       '--products <file>',
-      'a products CSV that gives the prices of basket-style transaction files (Purchases.csv with Products_list.csv)',
+      'transactions: a products CSV, sent as catalog records (undated rows dated from the earliest sale) and pricing basket-style files (Purchases.csv with Products_list.csv)',
     )
     .option('--out <file>', 'write JSON lines to this file instead of Kafka')
     .option('--dry-run', 'print the detected layout and mapping, send nothing')

@@ -64,12 +64,53 @@ export interface RowContext {
   type: ImportType;
   columns: readonly DetectedColumn[];
   mapping: ColumnMapping;
-  /** Names the source in derived ids (the file's base name). */
-  source: string;
+  /**
+   * Names the source in derived ids: a hash of the file's content (`contentId`), so that a
+   * re-import of the same file gives the same ids and another file (another day's export with
+   * the same name) never collides with it.
+   */
+  sourceId: string;
   line: number;
-  /** Event time of catalog rows without a date. */
+  /** Event time of catalog rows without a date (the earliest sale, when the transactions are known). */
   importTime: number;
   catalog?: ProductLookup;
+}
+
+/**
+ * The product that order-level rows (customer, date, quantity, amount; no product column) are
+ * sold as, one line per order, so that RFM and sales trends work on such files.
+ */
+export const OrderLevelProduct = {
+  product_id: 'order-level',
+  name: 'Order-level purchase (the source names no product)',
+  category: 'Uncategorized',
+} as const;
+
+/** The placeholder's catalog record: price 0, since each order-level line carries its own price. */
+export function orderLevelCatalogRecord(time: number): CatalogRecord {
+  return { ...OrderLevelProduct, price: 0, updated_at: new Date(time).toISOString() };
+}
+
+/**
+ * An order's amount as lines of the placeholder product: price = amount / quantity in whole
+ * cents; when that does not divide evenly the remaining cents go to a second line at one cent
+ * more (10.00 for 3 units: 2 x 3.33 and 1 x 3.34), so the lines add up to the amount exactly.
+ */
+export function orderLevelLines(amount: number, quantity: number): TransactionLine[] {
+  if (!Number.isInteger(quantity) || quantity < 1) throw new RowError(`quantity: ${quantity} is not a whole number of units >= 1`);
+  if (amount < 0) throw new RowError(`total_amount: ${amount} is negative (a return?): not a sale`);
+  const cents = Math.round(amount * 100);
+  const base = Math.floor(cents / quantity);
+  const over = cents - base * quantity;
+  const lines: TransactionLine[] = [];
+  if (quantity - over > 0) lines.push({ product_id: OrderLevelProduct.product_id, quantity: quantity - over, price: base / 100 });
+  if (over > 0) lines.push({ product_id: OrderLevelProduct.product_id, quantity: over, price: (base + 1) / 100 });
+  return lines;
+}
+
+/** Whether a transactions mapping has neither products nor baskets: each row is a whole order of the placeholder. */
+export function isOrderLevel(type: ImportType, mapping: ColumnMapping): boolean {
+  return type === 'transactions' && !mapping.has('product_id') && !mapping.has('items') && mapping.has('total_amount');
 }
 
 export class RowReader {
@@ -146,7 +187,7 @@ export function toView(ctx: RowContext, record: readonly string[]): ProductViewE
   const user = row.required('user_id');
   const timestamp = row.time('timestamp');
   return {
-    event_id: idOrDerived(row.text('event_id'), `view:${ctx.source}`, String(ctx.line)),
+    event_id: idOrDerived(row.text('event_id'), `view:${ctx.sourceId}`, String(ctx.line)),
     event_type: 'view',
     user_id: user,
     product_id: row.required('product_id'),
@@ -177,7 +218,7 @@ export function toCartEvent(ctx: RowContext, record: readonly string[]): CartEve
   const eventType = cartActions[action];
   if (!eventType) throw new RowError(`event_type: "${row.text('event_type')}" is neither add nor remove`);
   return {
-    event_id: idOrDerived(row.text('event_id'), `cart:${ctx.source}`, String(ctx.line)),
+    event_id: idOrDerived(row.text('event_id'), `cart:${ctx.sourceId}`, String(ctx.line)),
     event_type: eventType,
     user_id: user,
     product_id: row.required('product_id'),
@@ -189,9 +230,13 @@ export function toCartEvent(ctx: RowContext, record: readonly string[]): CartEve
   };
 }
 
-/** Lines of one transaction row: a basket cell (`Milk;Bread`) or one product with its quantity and price. */
+/**
+ * Lines of one transaction row: a basket cell (`Milk;Bread`), one product with its quantity and
+ * price, or (order-level rows) the placeholder product for the row's amount.
+ */
 export function transactionLines(ctx: RowContext, record: readonly string[]): TransactionLine[] {
   const row = new RowReader(ctx, record);
+  if (isOrderLevel(ctx.type, ctx.mapping)) return orderLevelLines(row.number('total_amount'), row.number('quantity', 1));
   if (row.has('items')) {
     const items = (row.text('items') as string)
       .split(/[;|,]/)
@@ -231,7 +276,7 @@ export function toTransaction(
   const row = new RowReader(ctx, first);
   const user = row.required('user_id');
   const sourceId = row.text('transaction_id');
-  const transactionId = idOrDerived(sourceId, `transaction:${sourceId ? '' : ctx.source}`, String(ctx.line));
+  const transactionId = idOrDerived(sourceId, `transaction:${sourceId ? '' : ctx.sourceId}`, String(ctx.line));
   const cents = lines.reduce((sum, line) => sum + Math.round(line.price * 100) * line.quantity, 0);
   return {
     transaction_id: transactionId,

@@ -42,6 +42,40 @@ describe('detectCsv', () => {
     assert.equal(d.columns[3]?.dateFormat, 'epoch-s');
   });
 
+  it('detects whitespace-aligned columns: runs of spaces around cells with words, any blank between numbers', () => {
+    const aligned = detectCsv(
+      'Customer ID    Order Date    Product       Qty\nC-001          2025-11-03    Whole Milk      2\nC-002          2025-11-04    Rye Bread      10\n',
+      true,
+    );
+    assert.equal(aligned.delimiter, 'spaces');
+    assert.equal(aligned.hasHeader, true);
+    assert.deepEqual(
+      aligned.columns.map((c) => [c.name, c.type]),
+      [
+        ['Customer ID', 'text'],
+        ['Order Date', 'date'],
+        ['Product', 'text'],
+        ['Qty', 'integer'],
+      ],
+    );
+    const numbers = detectCsv('  00001 19970101  1  11.77\n  00002 19970112  1  12.00\n  00002 19970112  5 177.00\n', true);
+    assert.equal(numbers.delimiter, 'whitespace');
+    assert.deepEqual(
+      numbers.columns.map((c) => c.type),
+      ['integer', 'date', 'integer', 'decimal'],
+    );
+    // A comma-separated file with blanks after its commas stays comma-separated, one with words too.
+    assert.equal(detectCsv('a, b, c\n1, 2, 3\n4, 5, 6\n', true).delimiter, ',');
+    assert.equal(detectCsv('name,city\nJohn Smith,New York\nAnn Lee,San Jose\n', true).delimiter, ',');
+    // Aligned amounts with thousands separators split alike on commas too, into fewer columns.
+    const amounts = detectCsv(
+      'customer    date          amount\nC-001       2025-11-03    1,234.50\nC-002       2025-11-04    2,000.00\n',
+      true,
+    );
+    assert.equal(amounts.delimiter, 'spaces');
+    assert.equal(amounts.columns[2]?.type, 'decimal');
+  });
+
   it('cuts a sample at its last complete line, never inside quotes', () => {
     assert.equal(completeLines('a,b\n1,"x\ny', false), 'a,b\n');
     assert.equal(completeLines('a,b\n1,2\n3,', false), 'a,b\n1,2\n');

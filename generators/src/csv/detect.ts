@@ -17,14 +17,39 @@ export interface DetectedColumn {
   dateFormat?: DateFormat;
 }
 
+/**
+ * How the columns are separated: a delimiter character, or whitespace in a text export whose
+ * columns are aligned with spaces (`spaces`: runs of two or more, so single spaces stay inside a
+ * cell such as `Whole Milk`; `whitespace`: any run). Whitespace-aligned files have no quoting.
+ */
+export type Delimiter = ',' | ';' | '\t' | '|' | 'spaces' | 'whitespace';
+
 export interface CsvDetection {
-  delimiter: string;
+  delimiter: Delimiter;
   hasHeader: boolean;
   bom: boolean;
   columns: DetectedColumn[];
 }
 
 const Delimiters = [',', ';', '\t', '|'] as const;
+
+export function isWhitespaceDelimiter(delimiter: Delimiter): delimiter is 'spaces' | 'whitespace' {
+  return delimiter === 'spaces' || delimiter === 'whitespace';
+}
+
+/** The cells of one line of a whitespace-aligned file (leading and trailing blanks ignored). */
+export function splitWhitespaceLine(line: string, delimiter: 'spaces' | 'whitespace'): string[] {
+  const trimmed = line.trim();
+  if (trimmed === '') return [];
+  return trimmed.split(delimiter === 'spaces' ? /[ \t]{2,}|\t/ : /\s+/);
+}
+
+function splitWhitespaceSample(sample: string, delimiter: 'spaces' | 'whitespace'): string[][] {
+  return sample
+    .split(/\r?\n/)
+    .map((line) => splitWhitespaceLine(line, delimiter))
+    .filter((cells) => cells.length > 0);
+}
 
 /** The sample's records with a delimiter, cut before the last (possibly partial) line. */
 function parseSample(sample: string, delimiter: string): string[][] {
@@ -48,18 +73,40 @@ export function completeLines(sample: string, isWholeFile: boolean): string {
   return lastBreak >= 0 ? sample.slice(0, lastBreak + 1) : sample;
 }
 
-function chooseDelimiter(sample: string): { delimiter: string; rows: string[][] } {
-  let best: { delimiter: string; rows: string[][]; score: number } = { delimiter: ',', rows: parseSample(sample, ','), score: -1 };
-  for (const delimiter of Delimiters) {
-    const rows = parseSample(sample, delimiter);
-    if (rows.length === 0) continue;
+function chooseDelimiter(sample: string): { delimiter: Delimiter; rows: string[][] } {
+  let best: { delimiter: Delimiter; rows: string[][]; score: number; consistent: number } = {
+    delimiter: ',',
+    rows: parseSample(sample, ','),
+    score: -1,
+    consistent: 0,
+  };
+  const measure = (rows: string[][]) => {
     const widths = rows.map((r) => r.length);
     const first = widths[0] ?? 0;
-    if (first < 2) continue;
+    const consistent = rows.length === 0 ? 0 : widths.filter((w) => w === first).length / widths.length;
+    return { first, consistent, score: first < 2 ? -1 : consistent * 1000 + first };
+  };
+  const consider = (delimiter: Delimiter, rows: string[][]) => {
+    const { score, consistent } = measure(rows);
     // The delimiter that splits every row into the same (largest) number of fields wins.
-    const consistent = widths.filter((w) => w === first).length / widths.length;
-    const score = consistent * 1000 + first;
-    if (score > best.score) best = { delimiter, rows, score };
+    if (score > best.score) best = { delimiter, rows, score, consistent };
+  };
+  for (const delimiter of Delimiters) consider(delimiter, parseSample(sample, delimiter));
+  const runs = splitWhitespaceSample(sample, 'spaces');
+  const spaced = measure(runs);
+  // Aligned columns whose numbers carry thousands separators ("  1,234.50") also split alike on
+  // commas, into fewer columns than the runs of spaces give.
+  if (spaced.consistent === 1 && best.consistent === 1 && spaced.first > (best.rows[0]?.length ?? 0)) {
+    return { delimiter: 'spaces', rows: runs };
+  }
+  // Otherwise whitespace only when no delimiter character splits every row alike: "1, 2, 3" stays a CSV.
+  if (best.consistent < 1) {
+    // Runs of spaces that split every row alike, with words inside cells ("Whole Milk"), are the
+    // columns; single spaces between numbers ("00001 19970101") separate columns too.
+    const wordsInCells = runs.some((row) => row.some((cell) => / /.test(cell) && /[A-Za-z]/.test(cell)));
+    if (spaced.consistent === 1 && spaced.first >= 2 && wordsInCells) return { delimiter: 'spaces', rows: runs };
+    consider('spaces', runs);
+    consider('whitespace', splitWhitespaceSample(sample, 'whitespace'));
   }
   return best;
 }
@@ -70,7 +117,7 @@ function columnType(values: readonly string[], delimiter: string): Omit<Detected
   const numberStyle = detectNumberStyle(present, delimiter);
   const dateFormat = detectDateFormat(present);
   // 10- or 13-digit integers could be ids as well as epoch times: only a plausible range is a date.
-  if (dateFormat === 'iso' || dateFormat === 'dmy' || dateFormat === 'mdy' || dateFormat === 'ymd')
+  if (dateFormat === 'iso' || dateFormat === 'dmy' || dateFormat === 'mdy' || dateFormat === 'ymd' || dateFormat === 'ymd-compact')
     return { type: 'date', numberStyle, dateFormat };
   // A few unreadable values (typos, "n/a") do not make a numeric column text: those rows get rejected.
   const numbers = present.map((v) => parseNumber(v, numberStyle)).filter((n) => n !== undefined);

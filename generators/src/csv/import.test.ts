@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import type { GeneratedEvent } from '../generate.ts';
 import type { EventSink } from '../sinks.ts';
-import { deriveUuid } from './convert.ts';
+import { deriveUuid, OrderLevelProduct } from './convert.ts';
 import { describePlan, importCsv, planImport } from './import.ts';
 import type { ImportType } from './mapping.ts';
 
@@ -32,9 +32,21 @@ async function importText(name: string, text: string, type: ImportType, extra: {
   const plan = await planImport(file, type, extra.map);
   const sink = memorySink();
   const rejectsFile = `${file}.rejects.csv`;
-  const summary = await importCsv(plan, sink, { type, rejectsFile, ...extra });
+  const passes: string[] = [];
+  const summary = await importCsv(plan, sink, { type, rejectsFile, ...extra, onProgress: (p) => passes.push(p.pass) });
   const rejects = parse(readFileSync(rejectsFile, 'utf8'), { columns: true }) as { line: string; reason: string; record: string }[];
-  return { plan, sink, summary, rejects, events: sink.values.map((v) => JSON.parse(v)) };
+  const sent = sink.values.map((v, i) => ({ kind: sink.events[i]?.kind, event: JSON.parse(v) }));
+  // Catalog records sent along with transactions (--products, the order-level placeholder) apart.
+  const alongside = type === 'transactions' ? 'catalog' : undefined;
+  return {
+    plan,
+    sink,
+    summary,
+    rejects,
+    passes,
+    events: sent.filter((e) => e.kind !== alongside).map((e) => e.event),
+    catalog: sent.filter((e) => e.kind === alongside).map((e) => e.event),
+  };
 }
 
 describe('importCsv', () => {
@@ -82,7 +94,7 @@ describe('importCsv', () => {
       '1,24/11/2025 13:00,cust_4,Caviar,100',
       '2,25/11/2025 14:00,,Milk,1.29',
     ].join('\n');
-    const { events, rejects } = await importText('Purchases.csv', text, 'transactions', { productsFile: products });
+    const { events, rejects, summary } = await importText('Purchases.csv', text, 'transactions', { productsFile: products });
     assert.equal(events.length, 2);
     assert.deepEqual(events[0].products, [
       { product_id: 'milk', quantity: 1, price: 1.29 },
@@ -91,7 +103,7 @@ describe('importCsv', () => {
     assert.equal(events[0].total_amount, 3.78);
     assert.equal(events[0].transaction_timestamp, '2025-11-21T10:15:00.000Z');
     assert.equal(events[0].country, 'supermarket_1');
-    assert.equal(events[0].transaction_id, deriveUuid('transaction:Purchases.csv:2'));
+    assert.equal(events[0].transaction_id, deriveUuid(`transaction:${summary.contentId}:2`));
     assert.deepEqual(
       rejects.map((r) => [r.line, r.reason]),
       [
@@ -152,6 +164,163 @@ describe('importCsv', () => {
       [['add', 2]],
     );
     assert.match(carts.rejects[0]?.reason ?? '', /neither add nor remove/);
+  });
+
+  it("derives ids from the file content and line: another day's Purchases.csv never reuses an id, the same file always does", async () => {
+    const products = join(dir, 'catalog-days.csv');
+    writeFileSync(products, 'product_name,unit_price\nMilk,1.29\nBread,2.49\n');
+    const header = 'supermarket,timestamp,customer_id,items_list,total_amount';
+    const monday = [header, '1,24/11/2025 10:15,cust_1,Milk,1.29', '2,24/11/2025 11:00,cust_2,Bread,2.49'].join('\n');
+    const tuesday = [header, '1,25/11/2025 09:00,cust_3,Milk,1.29', '2,25/11/2025 09:30,cust_1,Bread,2.49'].join('\n');
+    const idsOf = async (text: string) =>
+      (await importText('Purchases.csv', text, 'transactions', { productsFile: products })).events.map((e) => e.transaction_id);
+    const first = await idsOf(monday);
+    const second = await idsOf(tuesday);
+    assert.equal(first.length, 2);
+    assert.equal(second.length, 2);
+    assert.deepEqual(
+      second.filter((id) => first.includes(id)),
+      [],
+      'two files of the same name and lines share no id',
+    );
+    assert.deepEqual(await idsOf(monday), first, 'a re-import of the same file is idempotent');
+  });
+
+  it('sends an invoice whose lines are spread through the file as one event, rejected whole when one line is bad', async () => {
+    const text = [
+      'InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+      '536365,85123A,6,12/01/2010 08:26,2.55,17850,United Kingdom',
+      '536366,22633,2,12/01/2010 08:28,1.85,13047,United Kingdom',
+      '536367,84879,-1,12/01/2010 08:34,1.69,12583,France',
+      '536365,71053,6,12/01/2010 08:26,3.39,17850,United Kingdom',
+      '536366,22632,6,12/01/2010 08:28,1.85,13047,United Kingdom',
+      '536367,84880,2,12/01/2010 08:34,1.00,12583,France',
+      '536365,84406B,1,12/01/2010 08:26,2.75,17850,United Kingdom',
+    ].join('\n');
+    const { events, rejects, passes } = await importText('spread.csv', text, 'transactions');
+    assert.deepEqual([passes[0], passes.at(-1)], ['scan', 'import'], 'progress through both passes');
+    assert.deepEqual(
+      events.map((e) => [e.transaction_id, e.products.map((l: { product_id: string }) => l.product_id), e.total_amount]),
+      [
+        [deriveUuid('transaction::536366'), ['22633', '22632'], 14.8],
+        [deriveUuid('transaction::536365'), ['85123A', '71053', '84406B'], 38.39],
+      ],
+      'each invoice once, with all its lines',
+    );
+    assert.deepEqual(
+      rejects.map((r) => r.line),
+      ['4', '7'],
+    );
+  });
+
+  it('dates products without a date from the earliest sale of the transactions imported with them (--products)', async () => {
+    const products = join(dir, 'undated.csv');
+    writeFileSync(products, 'product_name,unit_price,category\nMilk,1.29,Dairy\nBread,2.49,Bakery\n');
+    const text = [
+      'supermarket,timestamp,customer_id,items_list,total_amount',
+      '1,21/11/2025 10:15,cust_1,Milk,1.29',
+      '2,02/03/2024 08:05,cust_2,Bread,2.49',
+      '3,31/02/2025 10:00,cust_3,Milk,1.29',
+    ].join('\n');
+    const { catalog, events, summary } = await importText('Purchases-old.csv', text, 'transactions', { productsFile: products });
+    assert.equal(events.length, 2);
+    assert.equal(summary.earliestSale, '2024-03-02T08:05:00.000Z');
+    assert.deepEqual(catalog, [
+      { product_id: 'milk', name: 'Milk', category: 'Dairy', price: 1.29, updated_at: '2024-03-02T08:05:00.000Z' },
+      { product_id: 'bread', name: 'Bread', category: 'Bakery', price: 2.49, updated_at: '2024-03-02T08:05:00.000Z' },
+    ]);
+    assert.equal(summary.catalogSent, 2);
+    // A product row that has its own date keeps it.
+    writeFileSync(products, 'product_name,unit_price,updated_at\nMilk,1.29,2020-01-01\n');
+    const dated = await importText('Purchases-dated.csv', text, 'transactions', { productsFile: products });
+    assert.equal(dated.catalog[0]?.updated_at, '2020-01-01T00:00:00.000Z');
+  });
+
+  it('reads a whitespace-aligned text export, and rejects a row whose cells do not line up', async () => {
+    const text = [
+      'Customer ID    Order Date    Product          Qty    Unit Price',
+      'C-001          2025-11-03    Whole Milk         2          1.29',
+      'C-002          2025-11-03    Rye Bread          1          2.49',
+      '',
+      'C-001          2025-11-04    Olive Oil 1L       3         12.00',
+      'C-003          2025-11-05                       1          9.99',
+    ].join('\n');
+    const { plan, events, rejects } = await importText('legacy-export.txt', text, 'transactions', {
+      map: [['Product', 'product_id']],
+    });
+    assert.match(describePlan(plan)[0] as string, /whitespace-aligned \(runs of 2\+ spaces\), header row/);
+    assert.deepEqual(
+      events.map((e) => [e.user_id, e.products[0].product_id, e.products[0].quantity, e.products[0].price, e.transaction_timestamp]),
+      [
+        ['C-001', 'Whole Milk', 2, 1.29, '2025-11-03T00:00:00.000Z'],
+        ['C-002', 'Rye Bread', 1, 2.49, '2025-11-03T00:00:00.000Z'],
+        ['C-001', 'Olive Oil 1L', 3, 12, '2025-11-04T00:00:00.000Z'],
+      ],
+    );
+    assert.deepEqual(
+      rejects.map((r) => [r.line, r.reason]),
+      [['6', 'columns: 4 cells where the whitespace-aligned file has 5 (an empty cell or a space inside one?)']],
+    );
+  });
+
+  it('imports order-level rows (customer, date, quantity, amount) as one line of the placeholder product, at amount / quantity', async () => {
+    const text = [
+      'customer_id,date,quantity,amount',
+      'c1,2025-01-05,3,10.00',
+      'c2,2025-01-03,2,7.50',
+      'c1,2025-02-01,0,5.00',
+      'c3,2025-02-02,1,-4.00',
+    ].join('\n');
+    const { plan, events, catalog, rejects } = await importText('orders.csv', text, 'transactions');
+    assert.match(describePlan(plan).join('\n'), /product_id\s+<- none: order-level rows/);
+    assert.deepEqual(
+      events.map((e) => [e.user_id, e.products, e.total_amount]),
+      [
+        [
+          'c1',
+          [
+            { product_id: OrderLevelProduct.product_id, quantity: 2, price: 3.33 },
+            { product_id: OrderLevelProduct.product_id, quantity: 1, price: 3.34 },
+          ],
+          10,
+        ],
+        ['c2', [{ product_id: OrderLevelProduct.product_id, quantity: 2, price: 3.75 }], 7.5],
+      ],
+    );
+    // The placeholder is a product of the catalog, from the earliest sale on (not 'Unknown' in the warehouse).
+    assert.deepEqual(catalog, [{ ...OrderLevelProduct, price: 0, updated_at: '2025-01-03T00:00:00.000Z' }]);
+    assert.deepEqual(
+      rejects.map((r) => [r.line, r.reason]),
+      [
+        ['4', 'quantity: 0 is not a whole number of units >= 1'],
+        ['5', 'total_amount: -4 is negative (a return?): not a sale'],
+      ],
+    );
+  });
+
+  it('reads a headerless whitespace file with compact dates (the CDNOW layout) given --map', async () => {
+    const text = ['00001 19970101  1  11.77', '00002 19970112  1  12.00', '00002 19970112  5  77.00', '00003 19970102  2  20.76'].join(
+      '\n',
+    );
+    const { plan, events } = await importText('CDNOW_master.txt', text, 'transactions', {
+      map: [
+        ['1', 'user_id'],
+        ['2', 'transaction_timestamp'],
+        ['3', 'quantity'],
+        ['4', 'total_amount'],
+      ],
+    });
+    assert.equal(plan.detection.delimiter, 'whitespace');
+    assert.equal(plan.detection.columns[1]?.dateFormat, 'ymd-compact');
+    assert.deepEqual(
+      events.map((e) => [e.user_id, e.transaction_timestamp, e.total_amount]),
+      [
+        ['00001', '1997-01-01T00:00:00.000Z', 11.77],
+        ['00002', '1997-01-12T00:00:00.000Z', 12],
+        ['00002', '1997-01-12T00:00:00.000Z', 77],
+        ['00003', '1997-01-02T00:00:00.000Z', 20.76],
+      ],
+    );
   });
 
   it('refuses a file whose columns cannot be mapped, in one line naming the columns', async () => {

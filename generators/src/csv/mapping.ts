@@ -37,7 +37,7 @@ export const FieldAliases: Record<ImportType, Record<string, string[]>> = {
     quantity: ['quantity', 'qty', 'units', 'count'],
     price: ['price', 'unit_price', 'unitprice', 'item_price'],
     items: ['items', 'items_list', 'item_list', 'products', 'product_list', 'basket', 'cart'],
-    total_amount: ['total_amount', 'total', 'amount', 'total_price', 'sum', 'order_total'],
+    total_amount: ['total_amount', 'total', 'amount', 'total_price', 'sum', 'order_total', 'order_amount', 'sales', 'revenue'],
     currency: ['currency', 'currency_code'],
     payment_method: ['payment_method', 'payment', 'payment_type', 'tender'],
     country: ['country', 'country_code', 'branch', 'branch_id', 'supermarket', 'store', 'store_id', 'location', 'region'],
@@ -131,7 +131,8 @@ export function mapColumns(
 export function missingRequired(type: ImportType, mapping: ColumnMapping): string[] {
   const need: Record<ImportType, string[][]> = {
     products: [['product_id', 'name'], ['price']],
-    transactions: [['user_id'], ['transaction_timestamp'], ['product_id', 'items']],
+    // Without products or baskets, an amount makes each row an order of the placeholder product.
+    transactions: [['user_id'], ['transaction_timestamp'], ['product_id', 'items', 'total_amount']],
     views: [['user_id'], ['product_id'], ['timestamp']],
     carts: [['user_id'], ['product_id'], ['timestamp'], ['price']],
   };

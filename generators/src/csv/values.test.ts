@@ -47,4 +47,10 @@ describe('CSV values', () => {
     assert.equal(parseDate('13/13/2025', 'dmy'), undefined);
     assert.equal(parseDate('yesterday', 'iso'), undefined);
   });
+  it('reads compact dates (19970101) only when every value is a real day', () => {
+    assert.equal(detectDateFormat(['19970101', '19971231']), 'ymd-compact');
+    assert.equal(parseDate('19970102', 'ymd-compact'), Date.UTC(1997, 0, 2));
+    assert.equal(detectDateFormat(['19970101', '19970231']), undefined, 'no February 31st: an id, not a date');
+    assert.equal(detectDateFormat(['00012345']), undefined);
+  });
 });

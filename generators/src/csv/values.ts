@@ -6,7 +6,8 @@
 /** How a column writes numbers: 1,234.56 (`dot`) or 1.234,56 (`comma`). */
 export type NumberStyle = 'dot' | 'comma';
 
-export type DateFormat = 'iso' | 'dmy' | 'mdy' | 'ymd' | 'epoch-s' | 'epoch-ms';
+/** `ymd-compact`: 19970101, as fixed-width exports (and the CDNOW dataset) write dates. */
+export type DateFormat = 'iso' | 'dmy' | 'mdy' | 'ymd' | 'ymd-compact' | 'epoch-s' | 'epoch-ms';
 
 const currency = /^[\s$€£¥₹]*|[\s$€£¥₹A-Z]*$/g;
 
@@ -54,6 +55,8 @@ export function detectDateFormat(values: readonly string[]): DateFormat | undefi
   if (present.every((v) => isoDate.test(v))) return 'iso';
   if (present.every((v) => ymdSlash.test(v))) return 'ymd';
   if (present.every((v) => /^\d{13}$/.test(v))) return 'epoch-ms';
+  // Eight digits are a date only when every one is a real day from 1900 to 2099.
+  if (present.every((v) => /^(19|20)\d{6}$/.test(v) && parseDate(v, 'ymd-compact') !== undefined)) return 'ymd-compact';
   if (present.every((v) => /^\d{10}$/.test(v))) return 'epoch-s';
   if (!present.every((v) => slashDate.test(v))) return undefined;
   // 25/12/2025 can only be day first, 12/25/2025 only month first; with no such value, day first.
@@ -90,6 +93,12 @@ export function parseDate(text: string, format: DateFormat): number | undefined 
       if (!/^\d{12,14}$/.test(v)) return undefined;
       time = Number(v);
       break;
+    case 'ymd-compact': {
+      const m = /^(\d{4})(\d{2})(\d{2})$/.exec(v);
+      if (!m) return undefined;
+      time = utc(Number(m[1]), Number(m[2]), Number(m[3]));
+      break;
+    }
     case 'ymd': {
       const m = ymdSlash.exec(v);
       if (!m) return undefined;
