@@ -141,7 +141,12 @@ describe('savers (in process)', { timeout: 85_000 }, () => {
 
           const health = await fetch(`http://127.0.0.1:${savers.metricsPort}/health`);
           assert.equal(health.status, 200);
-          const metrics = await (await fetch(`http://127.0.0.1:${savers.metricsPort}/metrics`)).text();
+          // The counters move just after the commit that the offsets above show: poll them.
+          const metrics = await waitFor(
+            async () => (await fetch(`http://127.0.0.1:${savers.metricsPort}/metrics`)).text(),
+            (text) => /lambdamart_speed_events_total\{topic="[^"]+",outcome="duplicate"[^}]*\} 50/.test(text),
+            10_000,
+          );
           assert.match(metrics, /lambdamart_speed_events_total\{topic="[^"]+",outcome="duplicate"[^}]*\} 50/);
           assert.match(metrics, /lambdamart_speed_dead_letters_total\{topic="[^"]+"[^}]*\} 7/);
           assert.match(metrics, /lambdamart_speed_consumer_lag\{/);
