@@ -104,6 +104,7 @@ export async function runJob(
     );
     runId = inserted.rows[0]?.run_id ?? 0;
     logger.info({ job: job.name, runId }, 'batch job started');
+    options.onJobStarted?.(job.name, runId);
 
     const rt = await pools.realtime.connect();
     try {

@@ -9,6 +9,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerImport } from './commands/import.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerSpeed } from './commands/speed.ts';
 import { registerStack } from './commands/stack.ts';
 
@@ -24,5 +25,6 @@ registerGenerate(program);
 registerImport(program);
 registerBatch(program);
 registerSpeed(program);
+registerServe(program);
 
 await program.parseAsync(process.argv);

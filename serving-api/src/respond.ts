@@ -1,0 +1,46 @@
+/** Answer formats (JSON, or CSV on `?format=csv` / `Accept: text/csv`) and the caching headers. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export function wantsCsv(request: FastifyRequest): boolean {
+  const format = (request.query as { format?: string } | undefined)?.format;
+  if (format) return format === 'csv';
+  const accept = request.headers.accept ?? '';
+  return /\btext\/csv\b/i.test(accept) && !/\bapplication\/json\b/i.test(accept.split(',')[0] ?? '');
+}
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\n\r]/.test(text) || /^[=+\-@]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** RFC 4180 CSV with a header row; the columns of the first row unless given. */
+export function toCsv(rows: readonly Record<string, unknown>[], columns?: readonly string[]): string {
+  const header = columns ?? Object.keys(rows[0] ?? {});
+  const lines = [header.join(',')];
+  for (const row of rows) lines.push(header.map((c) => csvCell(row[c])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+export interface Answer<B> {
+  body: B;
+  /** The rows a CSV answer holds (a list's rows; one row for a single figure set). */
+  rows: () => readonly Record<string, unknown>[];
+  columns?: readonly string[];
+  /** How long clients and proxies may keep it (seconds). */
+  maxAgeSeconds: number;
+  /** The answer came from the in-process cache. */
+  cacheHit?: boolean;
+}
+
+export function sendAnswer<B>(request: FastifyRequest, reply: FastifyReply, answer: Answer<B>): FastifyReply {
+  // With keys configured, an answer is for the key holder only: shared caches must not keep it.
+  const scope = request.apiRole ? 'private' : 'public';
+  reply.header('cache-control', `${scope}, max-age=${answer.maxAgeSeconds}`);
+  reply.header('vary', 'Accept, Authorization, X-API-Key');
+  reply.header('x-cache', answer.cacheHit ? 'hit' : 'miss');
+  if (wantsCsv(request)) {
+    return reply.type('text/csv; charset=utf-8').send(toCsv(answer.rows(), answer.columns));
+  }
+  return reply.send(answer.body);
+}
