@@ -19,6 +19,7 @@ export const ErrorCodes = {
   LM_ERR_API_NOT_FOUND: 'No such route, or no such resource (404)',
   LM_ERR_API_NOT_ACCEPTABLE: 'The Accept header asks for a format the route cannot give (406)',
   LM_ERR_API_JOB_RUNNING: 'The batch job is already running (409)',
+  LM_ERR_API_IDEMPOTENCY_IN_FLIGHT: 'A request with this Idempotency-Key is still being sent (409)',
   LM_ERR_API_IDEMPOTENCY_CONFLICT: 'The Idempotency-Key was used before with another body (422)',
   LM_ERR_API_PAYLOAD_TOO_LARGE: 'The request body is too large (413)',
   LM_ERR_API_RATE_LIMITED: 'Too many requests for this key or address; see Retry-After (429)',

@@ -50,5 +50,6 @@ declare module 'fastify' {
     apiMetrics: ApiMetrics;
     appOptions: BuildAppOptions;
     kafka: KafkaClients;
+    servedRoutes: readonly { method: string; url: string }[];
   }
 }

@@ -27,10 +27,17 @@ import { listenForBatchRuns, ResponseCache } from './cache.ts';
 import { closeDatabases, openDatabases } from './db.ts';
 import { errorBody, registerErrorHandlers } from './errors.ts';
 import { KafkaClients } from './kafka.ts';
+import { customersRoutes } from './routes/customers.ts';
+import { dimensionsRoutes } from './routes/dimensions.ts';
+import { eventsRoutes } from './routes/events.ts';
+import { factsRoutes } from './routes/facts.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobsRoutes } from './routes/jobs.ts';
 import { kpisRoutes } from './routes/kpis.ts';
+import { pipelineRoutes } from './routes/pipeline.ts';
+import { productsRoutes } from './routes/products.ts';
 import { salesRoutes } from './routes/sales.ts';
+import { trendsRoutes } from './routes/trends.ts';
 
 export type { BuildAppOptions, JobTrigger } from './app-types.ts';
 
@@ -81,6 +88,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('responseCache', cache);
   app.decorate('apiMetrics', metrics);
   app.decorate('appOptions', options);
+  // Every route the app serves, for the test that the OpenAPI document lists them all.
+  const served: { method: string; url: string }[] = [];
+  app.decorate('servedRoutes', served);
+  root.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') served.push({ method, url: route.url });
+  });
   const kafka = new KafkaClients(config, logger, options.producer);
   app.decorate('kafka', kafka);
   app.decorateRequest('apiRole', null);
@@ -167,7 +180,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     async (v1) => {
       await v1.register(kpisRoutes);
       await v1.register(salesRoutes);
+      await v1.register(productsRoutes);
+      await v1.register(customersRoutes);
+      await v1.register(trendsRoutes);
+      await v1.register(dimensionsRoutes);
+      await v1.register(factsRoutes);
       await v1.register(jobsRoutes);
+      await v1.register(pipelineRoutes);
+      await v1.register(eventsRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -107,3 +107,29 @@ export const toIso = (value: Date | string | null | undefined): string | null =>
   value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString();
 
 export const toNumber = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
+
+/** A list answer's envelope. */
+export const listOf = <T extends z.ZodType>(item: T, id: string) =>
+  MergeInfo.extend({
+    data: z.array(item),
+    next_cursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last'),
+  }).meta({
+    id,
+  });
+
+const OffsetCursor = z.object({ o: z.number().int().min(0) });
+
+/** Lists ordered by an aggregate page by position: the cursor holds the next offset. */
+export function offsetOf(cursor: string | undefined): number {
+  return decodeCursor(cursor, OffsetCursor)?.o ?? 0;
+}
+
+/** The page of `rows` (fetched with limit + 1) and the cursor of the next one. */
+export function pageOf<T>(rows: T[], limit: number, offset: number): { data: T[]; next_cursor: string | null } {
+  return { data: rows.slice(0, limit), next_cursor: rows.length > limit ? encodeCursor({ o: offset + limit }) : null };
+}
+
+/** The merge info of an answer read from the warehouse alone. */
+export function batchInfo(batchUntil: Date | null) {
+  return { source: 'batch' as const, batch_until: toIso(batchUntil), as_of: new Date().toISOString() };
+}
