@@ -11,7 +11,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { runJobs } from '@lambdamart/batch-layer';
 import { addCart, addCatalog, addOrder, addView, withBatchDatabases } from '@lambdamart/batch-layer/testing';
@@ -25,9 +27,19 @@ const schemathesis = resolve(process.env.LAMBDAMART_VENV ?? resolve(root, '.cach
 const adminKey = `fuzz-admin-${randomBytes(8).toString('hex')}`;
 
 /** Runs schemathesis to its end (or kills it after `timeoutMs`); its output, for the failure message. */
-function runSchemathesis(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+async function runSchemathesis(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  // In a folder of its own: schemathesis keeps a cache of past crashes in ./.schemathesis and would replay them.
+  const cwd = await mkdtemp(join(tmpdir(), 'lambdamart-fuzz-'));
+  try {
+    return await runIn(cwd, args, timeoutMs);
+  } finally {
+    await rm(cwd, { recursive: true, force: true });
+  }
+}
+
+function runIn(cwd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(schemathesis, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(schemathesis, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
