@@ -88,9 +88,11 @@ export const salesRoutes: FastifyPluginAsyncZod = async (app) => {
           merged.set(key, point);
         }
         const data = [...merged.values()]
-          .sort((a, b) => a.period.localeCompare(b.period) || (a.group ?? '').localeCompare(b.group ?? ''))
+          .sort(
+            (a, b) =>
+              (query.sort === '-period' ? -1 : 1) * a.period.localeCompare(b.period) || (a.group ?? '').localeCompare(b.group ?? ''),
+          )
           .map((p) => ({ period: p.period, group: p.group, revenue: fromCents(p.revenueCents), orders: p.orders, units: p.units }));
-        if (query.sort === '-period') data.reverse();
         return {
           source: result.split.source,
           batch_until: result.split.batchUntil?.toISOString() ?? null,
