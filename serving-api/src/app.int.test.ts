@@ -56,4 +56,46 @@ describe('serving-api app', () => {
       });
     });
   });
+
+  it('counts requests, latency and cache hits in /metrics, allows the configured CORS origins, limits anonymous callers per address', async () => {
+    await withApiDatabases('api_plumbing', { API_CORS_ORIGINS: 'https://bi.example.com', API_RATE_LIMIT: '4' }, async ({ config }) => {
+      await withApp({ config }, async (app) => {
+        for (let i = 0; i < 2; i++) assert.equal((await app.inject('/api/v1/customers/segments')).statusCode, 200);
+        const metrics = (await app.inject('/metrics')).body;
+        assert.match(metrics, /lambdamart_api_requests_total\{[^}]*route="\/api\/v1\/customers\/segments"[^}]*status_code="200"[^}]*\} 2/);
+        assert.match(metrics, /lambdamart_api_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/customers\/segments"/);
+        assert.match(metrics, /lambdamart_api_cache_total\{result="hit"[^}]*\} 1/);
+
+        const preflight = await app.inject({
+          method: 'OPTIONS',
+          url: '/api/v1/kpis',
+          headers: { origin: 'https://bi.example.com', 'access-control-request-method': 'GET' },
+        });
+        assert.equal(preflight.headers['access-control-allow-origin'], 'https://bi.example.com');
+        const other = await app.inject({ url: '/health', headers: { origin: 'https://evil.example.com' } });
+        assert.equal(other.headers['access-control-allow-origin'], undefined);
+
+        // Two requests above; the budget of this address (no key) is 4 a minute.
+        for (let i = 0; i < 2; i++) assert.equal((await app.inject('/api/v1/jobs/runs')).statusCode, 200);
+        const limited = await app.inject('/api/v1/jobs/runs');
+        assert.equal(limited.statusCode, 429);
+        assert.ok(Number(limited.headers['retry-after']) > 0);
+      });
+    });
+  });
+
+  it('/ready answers 503 naming Kafka when no broker answers', async () => {
+    await withApiDatabases('api_nokafka', { KAFKA_BROKERS: '127.0.0.1:1' }, async ({ config }) => {
+      await withApp({ config }, async (app) => {
+        const ready = await app.inject('/ready');
+        assert.equal(ready.statusCode, 503);
+        assert.deepEqual(
+          json<{ components: { name: string; ok: boolean }[] }>(ready)
+            .components.filter((c) => !c.ok)
+            .map((c) => c.name),
+          ['kafka'],
+        );
+      });
+    });
+  });
 });
