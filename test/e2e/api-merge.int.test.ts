@@ -115,4 +115,25 @@ describe('API merge: batch + speed count each order once', () => {
       });
     });
   });
+
+  it("drops cached answers when a batch run commits (the runner's NOTIFY)", async () => {
+    await withApiDatabases('api_merge_cache', {}, async ({ config, rt }) => {
+      await insertOrder(rt, { user: 'a', at: `${day}T08:00:00Z`, lines: [['p1', 1, 10]] });
+      await withApp({ config }, async (app) => {
+        const batchOrders = async () => {
+          const response = await app.inject(`/api/v1/kpis?from=${day}&to=${day}&source=batch`);
+          return [response.headers['x-cache'], json<Kpis>(response).current.orders];
+        };
+        assert.deepEqual(await batchOrders(), ['miss', 0]);
+        assert.deepEqual(await batchOrders(), ['hit', 0]);
+        await runFacts(config);
+        let after = await batchOrders();
+        for (let i = 0; i < 50 && after[1] !== 1; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          after = await batchOrders();
+        }
+        assert.deepEqual(after, ['miss', 1]);
+      });
+    });
+  });
 });
