@@ -1,6 +1,6 @@
 /** POST /events against the real Kafka (topics of the test's own) and /pipeline/status reading them. */
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Topics } from '@lambdamart/core';
 import { countMessages, createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
@@ -78,6 +78,19 @@ describe('POST /events', () => {
           assert.equal(conflict.statusCode, 422);
           assert.equal(json(conflict).code, 'LM_ERR_API_IDEMPOTENCY_CONFLICT');
 
+          // A claim left pending (a request that died mid-send): refused while fresh, taken over after a minute.
+          const stale = transaction();
+          const hash = createHash('sha256').update(JSON.stringify(stale)).digest('hex');
+          await rt.query(`insert into api_idempotency_keys (idempotency_key, request_hash) values ('order-43', $1)`, [hash]);
+          const inFlight = await post(stale, { 'idempotency-key': 'order-43' });
+          assert.equal(inFlight.statusCode, 409);
+          assert.equal(json(inFlight).code, 'LM_ERR_API_IDEMPOTENCY_IN_FLIGHT');
+          await rt.query(`update api_idempotency_keys set created_at = now() - interval '2 minutes' where idempotency_key = 'order-43'`);
+          const retaken = await post(stale, { 'idempotency-key': 'order-43' });
+          assert.equal(retaken.statusCode, 202, retaken.body);
+          assert.equal(json(retaken).replayed, false);
+          assert.equal(await countMessages(config, Topics.transactions.name + suffix), 4);
+
           // The pipeline status sees the messages: nothing consumed yet, so the lag is all of them.
           await rt.query(
             `insert into consumer_offsets (group_id, topic, partition, next_offset) select 'savers', $1, p, 0 from generate_series(0, 2) p`,
@@ -93,7 +106,7 @@ describe('POST /events', () => {
           }>(await app.inject({ url: '/api/v1/pipeline/status', headers: { 'x-api-key': admin } }));
           assert.equal(status.kafka.reachable, true);
           const lag = status.consumer_lag.filter((l) => l.topic === Topics.transactions.name + suffix).reduce((s, l) => s + l.lag, 0);
-          assert.equal(lag, 3);
+          assert.equal(lag, 4);
           assert.equal(status.dead_letters_last_hour.count, 1);
           assert.equal(status.dead_letters_last_hour.latest[0]?.reason, 'total_amount is not the sum');
         });

@@ -23,6 +23,11 @@
  * every candidate S does not hold is counted by the speed side. Rows a run commits after S are
  * simply not in this answer's batch side, and are counted on the speed side instead.
  *
+ * Why raw rows and not the speed view: speed_minute_metrics aggregates by event minute, with no
+ * ingestion time and an order counted once per category, so it can neither be cut at the
+ * warehouse's event ids nor count distinct customers. The speed side reads transactions (indexed
+ * on ingested_at) and their lines: after a batch run, only the minutes since the watermark.
+ *
  * A transaction's lines are loaded together (one realtime commit, one staged snapshot, one
  * insert), so "S holds line 1" means "S holds the transaction": the check probes the fact
  * partitions' primary key (event_id, event_date) once per candidate.

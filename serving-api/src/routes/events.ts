@@ -112,10 +112,15 @@ export const eventsRoutes: FastifyPluginAsyncZod = async (app) => {
       const key = request.headers['idempotency-key'] ?? null;
       const hash = createHash('sha256').update(JSON.stringify(request.body)).digest('hex');
       if (key) {
-        // Claim the key; a repeat finds the first request's row.
+        // Claim the key; a repeat finds the first request's row. A claim left unanswered for a
+        // minute is a request that died mid-send (a crash): the same body may claim it again.
         await rt.query(`delete from api_idempotency_keys where created_at < now() - interval '1 day'`);
         const claimed = await rt.query(
-          'insert into api_idempotency_keys (idempotency_key, request_hash) values ($1, $2) on conflict do nothing returning idempotency_key',
+          `insert into api_idempotency_keys (idempotency_key, request_hash) values ($1, $2)
+           on conflict (idempotency_key) do update set created_at = now()
+           where api_idempotency_keys.response is null and api_idempotency_keys.request_hash = excluded.request_hash
+             and api_idempotency_keys.created_at < now() - interval '1 minute'
+           returning idempotency_key`,
           [key, hash],
         );
         if (claimed.length === 0) {
