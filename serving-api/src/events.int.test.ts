@@ -91,6 +91,15 @@ describe('POST /events', () => {
           assert.equal(json(retaken).replayed, false);
           assert.equal(await countMessages(config, Topics.transactions.name + suffix), 4);
 
+          // A topic that does not exist: a 503 within seconds, not a request that hangs.
+          await withApp({ config, topicSuffix: '.api-no-such-topic' }, async (lost) => {
+            const started = Date.now();
+            const response = await lost.inject({ method: 'POST', url: '/api/v1/events', headers: { 'x-api-key': admin }, payload: view() });
+            assert.equal(response.statusCode, 503, response.body);
+            assert.equal(json(response).code, 'LM_ERR_API_KAFKA_UNAVAILABLE');
+            assert.ok(Date.now() - started < 20_000);
+          });
+
           // The pipeline status sees the messages: nothing consumed yet, so the lag is all of them.
           await rt.query(
             `insert into consumer_offsets (group_id, topic, partition, next_offset) select 'savers', $1, p, 0 from generate_series(0, 2) p`,

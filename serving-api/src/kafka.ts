@@ -41,7 +41,9 @@ export class KafkaClients {
 
   async getProducer(): Promise<EventProducer> {
     this.producer ??= (async () => {
-      const producer = this.injected ?? createKafkaProducer(this.client(), { idempotent: true });
+      // Not kafkajs's idempotent producer: it retries without end (a missing topic would hang the
+      // request). A bounded retry may write an event twice, which the savers' primary keys absorb.
+      const producer = this.injected ?? createKafkaProducer(this.client(), { idempotent: false });
       await producer.connect();
       return producer;
     })();

@@ -46,6 +46,10 @@ describe('resolveRange', () => {
     });
     assert.deepEqual(resolveRange({}, now), { from: new Date('2026-10-22T12:00:00Z'), to: now });
     assert.deepEqual(resolveRange({ to: '2026-11-20T10:00:00+02:00' }, now).to, new Date('2026-11-20T08:00:00Z'));
+    assert.throws(
+      () => resolveRange({ from: '2026-11-20', to: '2026-11-19' }, now),
+      (e) => e instanceof ApiError && e.statusCode === 400,
+    );
   });
 });
 

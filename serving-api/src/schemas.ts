@@ -36,6 +36,10 @@ export function resolveRange(query: { from?: string; to?: string }, now = new Da
   const from = query.from
     ? new Date(isoDate.test(query.from) ? `${query.from}T00:00:00Z` : query.from)
     : new Date(to.getTime() - defaultDays * day);
+  if (from.getTime() >= to.getTime()) {
+    const reason = 'must be after from';
+    throw new ApiError(400, 'LM_ERR_API_VALIDATION', `invalid request: query.to: ${reason}`, [{ field: 'query.to', reason }]);
+  }
   return { from, to };
 }
 

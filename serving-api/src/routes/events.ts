@@ -1,7 +1,6 @@
 /**
  * POST /api/v1/events: for stores that do not speak Kafka. One event or a JSON array of up to
- * 1,000, each validated with core's contracts; 202 only once Kafka acknowledged them all (acks=all,
- * idempotent producer). Any invalid event: 400 naming the index and field of each problem, and
+ * 1,000, each validated with core's contracts; 202 only once Kafka acknowledged them all (acks=all). Any invalid event: 400 naming the index and field of each problem, and
  * nothing is sent. An Idempotency-Key makes a retried request harmless (see
  * 0003_api_idempotency.up.sql); downstream, the savers' primary keys on event ids do the same.
  */
@@ -10,6 +9,7 @@ import { type EventKind, EventSchemas, type TopicSpec, Topics } from '@lambdamar
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, ErrorBody, type FieldProblem, isDatabaseUnavailable } from '../errors.ts';
+import { within } from '../kafka.ts';
 
 const maxEvents = 1000;
 
@@ -151,7 +151,7 @@ export const eventsRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       try {
         const producer = await app.kafka.getProducer();
-        await producer.sendBatch([...batches].map(([topic, messages]) => ({ topic, messages })));
+        await within(producer.sendBatch([...batches].map(([topic, messages]) => ({ topic, messages }))), 15_000, 'Kafka');
       } catch (error) {
         if (key) await rt.query('delete from api_idempotency_keys where idempotency_key = $1', [key]).catch(() => undefined);
         if (error instanceof ApiError || isDatabaseUnavailable(error)) throw error;
