@@ -27,6 +27,7 @@ import { listenForBatchRuns, ResponseCache } from './cache.ts';
 import { closeDatabases, openDatabases } from './db.ts';
 import { errorBody, registerErrorHandlers } from './errors.ts';
 import { KafkaClients } from './kafka.ts';
+import { recordSentJson } from './respond.ts';
 import { customersRoutes } from './routes/customers.ts';
 import { dimensionsRoutes } from './routes/dimensions.ts';
 import { eventsRoutes } from './routes/events.ts';
@@ -141,8 +142,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         `rate limit of ${context.max} requests per minute reached; retry in ${Math.ceil(context.ttl / 1000)} s`,
       ),
   });
-  await app.register(compress, { global: true, threshold: 1024 });
+  // ETags hash the JSON before compression (an ETag per representation the client can compare).
   await app.register(etag);
+  recordSentJson(root);
+  await app.register(compress, { global: true, threshold: 1024 });
 
   await app.register(swagger, {
     openapi: {

@@ -25,8 +25,18 @@ export const CacheTtl = {
   speedMs: 3_000,
 } as const;
 
+/**
+ * A cached answer. `json` and `etag` are the JSON the first answer sent (validated by the route's
+ * response schema then): a hit sends that string again instead of serializing and hashing anew.
+ */
+export interface CacheEntry<T = unknown> {
+  value: T;
+  json?: string;
+  etag?: string;
+}
+
 export class ResponseCache {
-  private readonly lru: LRUCache<string, { value: unknown }>;
+  private readonly lru: LRUCache<string, CacheEntry>;
   private generation = 0;
   /** How many times it was cleared (tests, logs). */
   invalidations = 0;
@@ -43,18 +53,18 @@ export class ResponseCache {
   }
 
   /** The cached answer for `key`, or `compute()`'s, stored for `ttlMs`. */
-  async through<T>(key: string, ttlMs: number, compute: () => Promise<T>): Promise<{ value: T; hit: boolean }> {
-    if (!this.options.enabled) return { value: await compute(), hit: false };
+  async through<T>(key: string, ttlMs: number, compute: () => Promise<T>): Promise<{ entry: CacheEntry<T>; hit: boolean }> {
+    if (!this.options.enabled) return { entry: { value: await compute() }, hit: false };
     const cached = this.lru.get(key);
     if (cached) {
       this.counter?.inc({ result: 'hit' });
-      return { value: cached.value as T, hit: true };
+      return { entry: cached as CacheEntry<T>, hit: true };
     }
     this.counter?.inc({ result: 'miss' });
     const generation = this.generation;
-    const value = await compute();
-    if (generation === this.generation) this.lru.set(key, { value }, { ttl: ttlMs });
-    return { value, hit: false };
+    const entry: CacheEntry<T> = { value: await compute() };
+    if (generation === this.generation) this.lru.set(key, entry, { ttl: ttlMs });
+    return { entry, hit: false };
   }
 
   clear(): void {

@@ -1,6 +1,6 @@
 /** Cached reads: the key is the route and its query (without the format), the TTL by source. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CacheTtl } from './cache.ts';
+import { type CacheEntry, CacheTtl } from './cache.ts';
 
 export function cacheKey(request: FastifyRequest): string {
   const { format: _format, ...query } = (request.query ?? {}) as Record<string, unknown>;
@@ -22,9 +22,9 @@ export async function cachedRead<T>(
   request: FastifyRequest,
   includesSpeed: boolean,
   compute: () => Promise<T>,
-): Promise<{ value: T; hit: boolean; maxAgeSeconds: number }> {
+): Promise<{ value: T; hit: boolean; maxAgeSeconds: number; entry: CacheEntry<T> }> {
   const ttl = includesSpeed ? CacheTtl.speedMs : CacheTtl.batchMs;
-  const { value, hit } = await app.responseCache.through(cacheKey(request), ttl, compute);
+  const { entry, hit } = await app.responseCache.through(cacheKey(request), ttl, compute);
   // Clients may keep a batch answer a minute (a run may land any time), a speed answer a few seconds.
-  return { value, hit, maxAgeSeconds: includesSpeed ? Math.round(CacheTtl.speedMs / 1000) : 60 };
+  return { value: entry.value, entry, hit, maxAgeSeconds: includesSpeed ? Math.round(CacheTtl.speedMs / 1000) : 60 };
 }

@@ -135,6 +135,21 @@ describe('warehouse read endpoints', () => {
         assert.match(String(csv.headers['cache-control']), /max-age=\d+/);
         const again = await app.inject({ url: '/api/v1/customers/segments', headers: { 'if-none-match': String(csv.headers.etag) } });
         assert.equal(again.statusCode, 304);
+        // A hit sends the JSON and the ETag of the first answer; compressed answers carry the same ETag.
+        const first = await get(app, `/api/v1/products/performance?${range}&limit=3`);
+        const hitAnswer = await get(app, `/api/v1/products/performance?${range}&limit=3`);
+        assert.deepEqual([first.headers['x-cache'], hitAnswer.headers['x-cache']], ['miss', 'hit']);
+        assert.equal(hitAnswer.body, first.body);
+        assert.equal(hitAnswer.headers.etag, first.headers.etag);
+        assert.match(String(hitAnswer.headers['content-type']), /application\/json/);
+        const notModified = await app.inject({
+          url: `/api/v1/products/performance?${range}&limit=3`,
+          headers: { 'if-none-match': String(first.headers.etag) },
+        });
+        assert.equal(notModified.statusCode, 304);
+        const gzipped = await app.inject({ url: `/api/v1/dimensions/products?limit=1000`, headers: { 'accept-encoding': 'gzip' } });
+        const gzippedHit = await app.inject({ url: `/api/v1/dimensions/products?limit=1000`, headers: { 'accept-encoding': 'gzip' } });
+        assert.ok(gzipped.headers.etag && gzipped.headers.etag === gzippedHit.headers.etag);
         const asCsv = await app.inject({ url: '/api/v1/customers/segments', headers: { accept: 'text/csv' } });
         assert.match(asCsv.body, /^segment,customers,revenue,average_order_value,updated_at\r\nChampions,2,120,30,/);
       });

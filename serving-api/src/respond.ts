@@ -1,5 +1,6 @@
 /** Answer formats (JSON, or CSV on `?format=csv` / `Accept: text/csv`) and the caching headers. */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CacheEntry } from './cache.ts';
 
 export function wantsCsv(request: FastifyRequest): boolean {
   const format = (request.query as { format?: string } | undefined)?.format;
@@ -31,6 +32,30 @@ export interface Answer<B> {
   maxAgeSeconds: number;
   /** The answer came from the in-process cache. */
   cacheHit?: boolean;
+  /** The cache entry: a hit sends its JSON as it was first sent; a miss records it. */
+  entry?: CacheEntry;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The cache entry whose JSON this answer should record (see recordSentJson). */
+    cacheEntry?: CacheEntry;
+  }
+}
+
+/**
+ * Records the JSON and ETag an answer was sent with into its cache entry. Registered after
+ * @fastify/etag (so the ETag is set) and before @fastify/compress (so the JSON is still text).
+ */
+export function recordSentJson(app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const entry = request.cacheEntry;
+    if (entry && reply.statusCode === 200 && typeof payload === 'string' && entry.json === undefined) {
+      entry.json = payload;
+      entry.etag = String(reply.getHeader('etag') ?? '');
+    }
+    return payload;
+  });
 }
 
 export function sendAnswer<B>(request: FastifyRequest, reply: FastifyReply, answer: Answer<B>): FastifyReply {
@@ -42,5 +67,11 @@ export function sendAnswer<B>(request: FastifyRequest, reply: FastifyReply, answ
   if (wantsCsv(request)) {
     return reply.type('text/csv; charset=utf-8').send(toCsv(answer.rows(), answer.columns));
   }
+  const entry = answer.entry;
+  if (entry?.json !== undefined && entry.etag) {
+    // Fastify sends a string as it is; @fastify/etag keeps an ETag already set (and answers 304).
+    return reply.header('etag', entry.etag).type('application/json; charset=utf-8').send(entry.json);
+  }
+  if (entry) request.cacheEntry = entry;
   return reply.send(answer.body);
 }

@@ -95,7 +95,7 @@ export const customersRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { segment, sort } = request.query;
       const { field, direction } = parseSort<SegmentSort>(sort);
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, false, async () =>
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, false, async () =>
         app.dbs.warehouse.snapshot(async (wh) => {
           const batchUntil = await readFactsWatermark(wh);
           const { rows } = await wh.query<{
@@ -120,7 +120,7 @@ export const customersRoutes: FastifyPluginAsyncZod = async (app) => {
           return { ...batchInfo(batchUntil), data, next_cursor: null };
         }),
       );
-      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, rows: () => value.data });
+      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
     },
   );
 
@@ -139,7 +139,7 @@ export const customersRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { segment, limit, cursor } = request.query;
       const after = decodeCursor(cursor, RfmCursor);
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, false, async () =>
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, false, async () =>
         app.dbs.warehouse.snapshot(async (wh) => {
           const batchUntil = await readFactsWatermark(wh);
           const { rows } = await wh.query<RfmRow>(
@@ -157,7 +157,7 @@ export const customersRoutes: FastifyPluginAsyncZod = async (app) => {
           return { ...batchInfo(batchUntil), data, next_cursor: next };
         }),
       );
-      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, rows: () => value.data });
+      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
     },
   );
 
@@ -173,7 +173,7 @@ export const customersRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { user_id } = request.params;
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, false, async () => {
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, false, async () => {
         const [row] = await app.dbs.warehouse.query<RfmRow>(
           `select ${rfmColumns} from rfm_analysis where user_id = $1 order by analysis_date desc limit 1`,
           [user_id],
@@ -181,7 +181,7 @@ export const customersRoutes: FastifyPluginAsyncZod = async (app) => {
         return row ? toRfm(row) : null;
       });
       if (!value) throw new ApiError(404, 'LM_ERR_API_NOT_FOUND', `no RFM scores for user ${user_id}`);
-      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, rows: () => [value] });
+      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => [value] });
     },
   );
 };

@@ -71,7 +71,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const q = request.query;
       const after = decodeCursor(q.cursor, KeyCursor);
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, false, async () =>
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, false, async () =>
         app.dbs.warehouse.snapshot(async (wh) => {
           const batchUntil = await readFactsWatermark(wh);
           const { rows } = await wh.query<{
@@ -106,7 +106,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
           };
         }),
       );
-      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, rows: () => value.data });
+      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
     },
   );
 
@@ -129,7 +129,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const q = request.query;
       const after = decodeCursor(q.cursor, KeyCursor);
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, false, async () =>
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, false, async () =>
         app.dbs.warehouse.snapshot(async (wh) => {
           const batchUntil = await readFactsWatermark(wh);
           const { rows } = await wh.query<Record<string, unknown>>(
@@ -160,7 +160,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
           return { ...batchInfo(batchUntil), data, next_cursor: rows.length > q.limit && last ? encodeCursor({ k: last.user_id }) : null };
         }),
       );
-      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, rows: () => value.data });
+      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
     },
   );
 
@@ -179,7 +179,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const q = request.query;
       const after = decodeCursor(q.cursor, KeyCursor);
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, false, async () =>
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, false, async () =>
         app.dbs.warehouse.snapshot(async (wh) => {
           const batchUntil = await readFactsWatermark(wh);
           const { rows } = await wh.query<{ geography_id: number; country: string; region: string }>(
@@ -193,7 +193,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
           return { ...batchInfo(batchUntil), data, next_cursor: rows.length > q.limit && last ? encodeCursor({ k: last.country }) : null };
         }),
       );
-      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, rows: () => value.data });
+      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
     },
   );
 };

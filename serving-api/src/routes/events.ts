@@ -26,7 +26,23 @@ const AnyEvent = z
     'a transaction (has transaction_id), a product view (event_type "view"), a cart event (event_type "add" or "remove") or a catalog record (has updated_at): the contracts of core/src/events.ts',
   );
 
-const IngestBody = z.union([AnyEvent, z.array(AnyEvent).min(1).max(maxEvents)]);
+/** A valid transaction: the docs show it, and a fuzzer's example phase sends it. */
+const exampleTransaction = {
+  transaction_id: '7d1f1c1e-2f0a-4b8e-9a51-3f4f2f6f0a11',
+  user_id: 'user_0042',
+  session_id: 'session_0042_1',
+  products: [
+    { product_id: 'prod_0007', quantity: 2, price: 19.99 },
+    { product_id: 'prod_0112', quantity: 1, price: 5.5 },
+  ],
+  total_amount: 45.48,
+  currency: 'USD',
+  payment_method: 'credit_card',
+  country: 'US',
+  transaction_timestamp: '2026-11-20T10:15:30.000Z',
+};
+
+const IngestBody = z.union([AnyEvent, z.array(AnyEvent).min(1).max(maxEvents)]).meta({ examples: [exampleTransaction] });
 
 const IngestResponse = z
   .object({

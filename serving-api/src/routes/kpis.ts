@@ -102,7 +102,7 @@ export const kpisRoutes: FastifyPluginAsyncZod = async (app) => {
       const span = { from: previous.from, to: current.to };
       const filters: LineFilters = { country: query.country, category: query.category, product_id: query.product_id };
       const source = query.source ?? 'merged';
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, source !== 'batch', async () => {
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, source !== 'batch', async () => {
         const result = await readMerged<KpiRow | undefined, KpiRow | undefined>(app.dbs, source, span, {
           speed: async (rt, split) => {
             const values: unknown[] = [];
@@ -134,6 +134,7 @@ export const kpisRoutes: FastifyPluginAsyncZod = async (app) => {
         body: value,
         maxAgeSeconds,
         cacheHit: hit,
+        entry,
         rows: () =>
           (['current', 'previous'] as const).map((period) => ({
             period,

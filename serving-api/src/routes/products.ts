@@ -128,11 +128,11 @@ export const productsRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const q = request.query;
       const offset = offsetOf(q.cursor);
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, false, async () => {
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, false, async () => {
         const { batchUntil, rows } = await read(resolveRange(q), q, q.sort, q.limit, offset, false);
         return { ...batchInfo(batchUntil), ...pageOf(rows, q.limit, offset) };
       });
-      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, rows: () => value.data });
+      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
     },
   );
 
@@ -153,11 +153,11 @@ export const productsRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const q = request.query;
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, false, async () => {
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, false, async () => {
         const { batchUntil, rows } = await read(resolveRange(q), { category: q.category }, `-${q.by}`, q.limit, 0, q.by === 'conversion');
         return { ...batchInfo(batchUntil), data: rows.slice(0, q.limit).map((r, i) => ({ rank: i + 1, ...r })), next_cursor: null };
       });
-      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, rows: () => value.data });
+      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
     },
   );
 };

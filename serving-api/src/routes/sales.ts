@@ -65,7 +65,7 @@ export const salesRoutes: FastifyPluginAsyncZod = async (app) => {
       const range = resolveRange(query);
       const filters: LineFilters = { country: query.country, category: query.category, product_id: query.product_id };
       const source = query.source ?? 'merged';
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, source !== 'batch', async () => {
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, source !== 'batch', async () => {
         const read =
           (sql: (values: unknown[]) => string) => async (client: { query: (s: string, v: unknown[]) => Promise<{ rows: unknown[] }> }) => {
             const values: unknown[] = [];
@@ -107,6 +107,7 @@ export const salesRoutes: FastifyPluginAsyncZod = async (app) => {
         body: value,
         maxAgeSeconds,
         cacheHit: hit,
+        entry,
         columns: ['period', 'group', 'revenue', 'orders', 'units'],
         rows: () => value.data,
       });

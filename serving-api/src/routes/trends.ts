@@ -40,7 +40,7 @@ export const trendsRoutes: FastifyPluginAsyncZod = async (app) => {
       // Trends look back further than a month by default: a year of periods.
       const range = resolveRange(q, new Date(), 366);
       const offset = offsetOf(q.cursor);
-      const { value, hit, maxAgeSeconds } = await cachedRead(app, request, false, async () =>
+      const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, false, async () =>
         app.dbs.warehouse.snapshot(async (wh) => {
           const batchUntil = await readFactsWatermark(wh);
           const { rows } = await wh.query<{
@@ -74,7 +74,7 @@ export const trendsRoutes: FastifyPluginAsyncZod = async (app) => {
           return { ...batchInfo(batchUntil), ...pageOf(data, q.limit, offset) };
         }),
       );
-      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, rows: () => value.data });
+      return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
     },
   );
 };
