@@ -14,6 +14,12 @@ export interface LineFilters {
   product_id?: string;
 }
 
+/** Which dimension columns the caller reads (a split); a filter on one needs it too. */
+export interface LineColumns {
+  country?: boolean;
+  category?: boolean;
+}
+
 const utcDate = (at: Date) => at.toISOString().slice(0, 10);
 
 function param(values: unknown[], value: unknown): string {
@@ -21,8 +27,14 @@ function param(values: unknown[], value: unknown): string {
   return `$${values.length}`;
 }
 
-/** The warehouse's lines in `range` (partition pruning on event_date, then the exact instants). */
-export function batchLinesSql(range: TimeRange, filters: LineFilters, values: unknown[]): string {
+/**
+ * The warehouse's lines in `range` (partition pruning on event_date, then the exact instants).
+ * A dimension is joined only when a filter or the caller needs its column: over a year of facts,
+ * the joins cost more than the scan.
+ */
+export function batchLinesSql(range: TimeRange, filters: LineFilters, values: unknown[], columns: LineColumns = {}): string {
+  const country = Boolean(columns.country || filters.country);
+  const category = Boolean(columns.category || filters.category);
   const where = [
     `f.event_date >= ${param(values, utcDate(range.from))}::date`,
     `f.event_date <= ${param(values, utcDate(new Date(range.to.getTime() - 1)))}::date`,
@@ -32,16 +44,24 @@ export function batchLinesSql(range: TimeRange, filters: LineFilters, values: un
   if (filters.country) where.push(`g.country = ${param(values, filters.country)}`);
   if (filters.category) where.push(`p.category = ${param(values, filters.category)}`);
   if (filters.product_id) where.push(`f.product_id = ${param(values, filters.product_id)}`);
-  return `select f.transaction_id, f.user_id, g.country, p.category, f.product_id, f.quantity,
+  return `select f.transaction_id, f.line_number, f.user_id, ${country ? 'g.country' : 'null::text as country'},
+                 ${category ? 'p.category' : 'null::text as category'}, f.product_id, f.quantity,
                  f.total_amount as revenue, f.transaction_timestamp as ts
           from fact_sales f
-          join dim_geography g on g.geography_id = f.geography_id
-          join dim_products p on p.product_id_pk = f.product_id_pk
+          ${country ? 'join dim_geography g on g.geography_id = f.geography_id' : ''}
+          ${category ? 'join dim_products p on p.product_id_pk = f.product_id_pk' : ''}
           where ${where.join(' and ')}`;
 }
 
 /** The realtime lines in `range` that the speed side counts (see merge.ts). */
-export function speedLinesSql(split: MergeSplit, range: TimeRange, filters: LineFilters, values: unknown[]): string {
+export function speedLinesSql(
+  split: MergeSplit,
+  range: TimeRange,
+  filters: LineFilters,
+  values: unknown[],
+  columns: LineColumns = {},
+): string {
+  const category = Boolean(columns.category || filters.category);
   const where = [
     speedFilterSql(split, values),
     `t.transaction_timestamp >= ${param(values, range.from)}`,
@@ -50,17 +70,35 @@ export function speedLinesSql(split: MergeSplit, range: TimeRange, filters: Line
   if (filters.country) where.push(`t.country = ${param(values, filters.country)}`);
   if (filters.category) where.push(`coalesce(c.category, 'Unknown') = ${param(values, filters.category)}`);
   if (filters.product_id) where.push(`i.product_id = ${param(values, filters.product_id)}`);
-  return `select t.transaction_id, t.user_id, t.country, coalesce(c.category, 'Unknown') as category, i.product_id, i.quantity,
-                 cast(i.quantity * i.price as numeric(14, 2)) as revenue, t.transaction_timestamp as ts
+  return `select t.transaction_id, i.line_number, t.user_id, t.country, ${category ? "coalesce(c.category, 'Unknown')" : 'null::text'} as category,
+                 i.product_id, i.quantity, cast(i.quantity * i.price as numeric(14, 2)) as revenue, t.transaction_timestamp as ts
           from transactions t
           join transaction_items i on i.transaction_id = t.transaction_id
-          left join lateral (
-              select pc.category from product_catalog_events pc
-              where pc.product_id = i.product_id and pc.updated_at <= t.transaction_timestamp
-              order by pc.updated_at desc limit 1
-          ) c on true
+          ${
+            category
+              ? `left join lateral (
+                   select pc.category from product_catalog_events pc
+                   where pc.product_id = i.product_id and pc.updated_at <= t.transaction_timestamp
+                   order by pc.updated_at desc limit 1
+                 ) c on true`
+              : ''
+          }
           where ${where.join(' and ')}`;
 }
+
+/**
+ * How to count orders in `lines`: every transaction has exactly one line 1, so when the lines
+ * kept or grouped are whole transactions, counting line 1 is exact, and far cheaper than a
+ * distinct count. `lineLevel`: a filter or a split by category or product keeps part of an order.
+ */
+export function ordersSql(lineLevel: boolean, condition: string): string {
+  return lineLevel
+    ? `count(distinct transaction_id) filter (where ${condition})`
+    : `count(*) filter (where ${condition} and line_number = 1)`;
+}
+
+export const lineLevel = (filters: LineFilters, splitBy?: string) =>
+  Boolean(filters.category || filters.product_id || splitBy === 'category');
 
 /** Exact money: numeric text -> integer cents. */
 export const cents = (value: unknown): number => Math.round(Number(value ?? 0) * 100);

@@ -5,7 +5,7 @@ import { ErrorBody } from '../errors.ts';
 import { readMerged } from '../merge.ts';
 import { cachedRead } from '../read.ts';
 import { sendAnswer } from '../respond.ts';
-import { batchLinesSql, cents, fromCents, type LineFilters, speedLinesSql } from '../sales-sql.ts';
+import { batchLinesSql, cents, fromCents, type LineFilters, lineLevel, ordersSql, speedLinesSql } from '../sales-sql.ts';
 import { FormatQuery, MergeInfo, RangeQuery, resolveRange, SalesFiltersQuery, SourceQuery, type TimeRange } from '../schemas.ts';
 
 const Figures = z.object({
@@ -35,14 +35,14 @@ interface SpeedSide {
 const empty = (): SideFigures & { users: string[] } => ({ revenueCents: 0, orders: 0, units: 0, customers: 0, users: [] });
 
 /** Aggregates of `lines` for the current period (ts >= $cut) and the previous one. */
-function kpiSql(lines: string, cut: string, exclude?: { current: string; previous: string }): string {
+function kpiSql(lines: string, cut: string, filters: LineFilters, exclude?: { current: string; previous: string }): string {
   const agg = (period: 'current' | 'previous') => {
     const test = period === 'current' ? `ts >= ${cut}` : `ts < ${cut}`;
     const customers = exclude
       ? `count(distinct user_id) filter (where ${test} and user_id <> all(${exclude[period]}::text[]))`
       : `count(distinct user_id) filter (where ${test})`;
     return `coalesce(sum(revenue) filter (where ${test}), 0)::text as ${period}_revenue,
-            count(distinct transaction_id) filter (where ${test}) as ${period}_orders,
+            ${ordersSql(lineLevel(filters), test)} as ${period}_orders,
             coalesce(sum(quantity) filter (where ${test}), 0)::bigint as ${period}_units,
             ${customers} as ${period}_customers`;
   };
@@ -108,14 +108,14 @@ export const kpisRoutes: FastifyPluginAsyncZod = async (app) => {
             const values: unknown[] = [];
             const lines = speedLinesSql(split, span, filters, values);
             values.push(current.from);
-            return (await rt.query(kpiSql(lines, `$${values.length}`), values)).rows[0];
+            return (await rt.query(kpiSql(lines, `$${values.length}`, filters), values)).rows[0];
           },
           batch: async (wh, _split, speed) => {
             const values: unknown[] = [];
             const lines = batchLinesSql(span, filters, values);
             values.push(current.from, sideOf(speed, 'current').users, sideOf(speed, 'previous').users);
             const n = values.length;
-            return (await wh.query(kpiSql(lines, `$${n - 2}`, { current: `$${n - 1}`, previous: `$${n}` }), values)).rows[0];
+            return (await wh.query(kpiSql(lines, `$${n - 2}`, filters, { current: `$${n - 1}`, previous: `$${n}` }), values)).rows[0];
           },
         });
         const speed: SpeedSide = { current: sideOf(result.speed, 'current'), previous: sideOf(result.speed, 'previous') };

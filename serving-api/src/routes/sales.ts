@@ -5,7 +5,7 @@ import { ErrorBody } from '../errors.ts';
 import { readMerged } from '../merge.ts';
 import { cachedRead } from '../read.ts';
 import { sendAnswer } from '../respond.ts';
-import { batchLinesSql, cents, fromCents, type LineFilters, speedLinesSql } from '../sales-sql.ts';
+import { batchLinesSql, cents, fromCents, type LineFilters, lineLevel, ordersSql, speedLinesSql } from '../sales-sql.ts';
 import { FormatQuery, MergeInfo, RangeQuery, resolveRange, SalesFiltersQuery, SourceQuery } from '../schemas.ts';
 
 const SalesQuery = RangeQuery.extend(SalesFiltersQuery.shape)
@@ -41,11 +41,11 @@ interface SeriesRow {
 }
 
 /** Buckets of `lines`; orders of one bucket add up across sides, since a transaction is on one side only. */
-function seriesSql(lines: string, intervalParam: string, splitBy: 'country' | 'category' | undefined): string {
+function seriesSql(lines: string, intervalParam: string, splitBy: 'country' | 'category' | undefined, filters: LineFilters): string {
   const group = splitBy === 'country' ? 'country' : splitBy === 'category' ? 'category' : 'null::text';
   return `with lines as (${lines})
           select date_trunc(${intervalParam}, ts at time zone 'UTC') at time zone 'UTC' as period, ${group} as grp,
-                 sum(revenue)::text as revenue, count(distinct transaction_id) as orders, sum(quantity)::bigint as units
+                 sum(revenue)::text as revenue, ${ordersSql(lineLevel(filters, splitBy), 'true')} as orders, sum(quantity)::bigint as units
           from lines group by 1, 2`;
 }
 
@@ -65,17 +65,18 @@ export const salesRoutes: FastifyPluginAsyncZod = async (app) => {
       const range = resolveRange(query);
       const filters: LineFilters = { country: query.country, category: query.category, product_id: query.product_id };
       const source = query.source ?? 'merged';
+      const columns = { country: query.split_by === 'country', category: query.split_by === 'category' };
       const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, source !== 'batch', async () => {
         const read =
           (sql: (values: unknown[]) => string) => async (client: { query: (s: string, v: unknown[]) => Promise<{ rows: unknown[] }> }) => {
             const values: unknown[] = [];
             const lines = sql(values);
             values.push(query.interval);
-            return (await client.query(seriesSql(lines, `$${values.length}`, query.split_by), values)).rows as SeriesRow[];
+            return (await client.query(seriesSql(lines, `$${values.length}`, query.split_by, filters), values)).rows as SeriesRow[];
           };
         const result = await readMerged<SeriesRow[], SeriesRow[]>(app.dbs, source, range, {
-          speed: (rt, split) => read((values) => speedLinesSql(split, range, filters, values))(rt),
-          batch: (wh) => read((values) => batchLinesSql(range, filters, values))(wh),
+          speed: (rt, split) => read((values) => speedLinesSql(split, range, filters, values, columns))(rt),
+          batch: (wh) => read((values) => batchLinesSql(range, filters, values, columns))(wh),
         });
         const merged = new Map<string, { period: string; group: string | null; revenueCents: number; orders: number; units: number }>();
         for (const row of [...(result.batch ?? []), ...(result.speed ?? [])]) {
