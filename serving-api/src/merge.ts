@@ -53,6 +53,8 @@ export interface MergeSplit {
   speedSince: Date | null;
   /** Candidates the warehouse snapshot already holds: excluded from the speed side. */
   loadedIds: string[];
+  /** With a segment filter: the speed side's customers in that segment (else null: all). */
+  segmentUsers: string[] | null;
 }
 
 export interface MergeReaders<B, S> {
@@ -82,6 +84,7 @@ export async function readMerged<B, S>(
   source: Source,
   span: TimeRange,
   readers: MergeReaders<B, S>,
+  options: { segment?: string } = {},
 ): Promise<MergeResult<B, S>> {
   return dbs.warehouse.snapshot(async (wh) => {
     // The first statement fixes the warehouse snapshot S.
@@ -91,6 +94,7 @@ export async function readMerged<B, S>(
       batchUntil,
       speedSince: batchUntil ? new Date(batchUntil.getTime() - mergeOverlapMinutes * 60_000) : null,
       loadedIds: [],
+      segmentUsers: null,
     };
     // The speed side first, so the batch side can take what it needs from it (the speed side's
     // customers, to count each customer once); the order changes nothing: S is fixed already.
@@ -98,13 +102,18 @@ export async function readMerged<B, S>(
       source === 'batch'
         ? null
         : await dbs.realtime.snapshot(async (rt) => {
-            const candidates = await rt.query<{ id: string; event_date: string }>(
-              `select transaction_id::text as id, (transaction_timestamp at time zone 'UTC')::date::text as event_date
+            const candidates = await rt.query<{ id: string; event_date: string; user_id: string }>(
+              `select transaction_id::text as id, (transaction_timestamp at time zone 'UTC')::date::text as event_date, user_id
                from transactions
                where ingested_at > coalesce($1::timestamptz, '-infinity') and transaction_timestamp >= $2 and transaction_timestamp < $3`,
               [split.speedSince, span.from, span.to],
             );
             split.loadedIds = await heldByWarehouse(wh, candidates.rows);
+            if (options.segment !== undefined) {
+              const loaded = new Set(split.loadedIds);
+              const users = [...new Set(candidates.rows.filter((c) => !loaded.has(c.id)).map((c) => c.user_id))];
+              split.segmentUsers = await usersInSegment(wh, users, options.segment);
+            }
             return readers.speed(rt, split);
           });
     const batch = source === 'speed' ? null : await readers.batch(wh, split, speed);
@@ -124,11 +133,30 @@ async function heldByWarehouse(wh: PoolClient, candidates: { id: string; event_d
 }
 
 /**
+ * The speed side's customers in `segment`. The batch side filters on the customer version valid
+ * at each order; for an order newer than the last batch run that is the current version, which
+ * is what this reads. A customer the warehouse does not know yet is in 'Unknown', as the facts
+ * job's unknown member is.
+ */
+async function usersInSegment(wh: PoolClient, users: string[], segment: string): Promise<string[]> {
+  if (users.length === 0) return [];
+  const { rows } = await wh.query<{ user_id: string; customer_segment: string }>(
+    'select user_id, customer_segment from dim_customers where is_current and user_id = any($1::text[])',
+    [users],
+  );
+  const current = new Map(rows.map((r) => [r.user_id, r.customer_segment]));
+  return users.filter((u) => (current.get(u) ?? 'Unknown') === segment);
+}
+
+/**
  * The WHERE clause of the speed side over `transactions t`: ingested after the split's start and
  * not held by the warehouse. Parameters are appended to `values`.
  */
 export function speedFilterSql(split: MergeSplit, values: unknown[]): string {
   values.push(split.speedSince, split.loadedIds);
   const since = values.length - 1;
-  return `t.ingested_at > coalesce($${since}::timestamptz, '-infinity') and t.transaction_id <> all($${since + 1}::uuid[])`;
+  const base = `t.ingested_at > coalesce($${since}::timestamptz, '-infinity') and t.transaction_id <> all($${since + 1}::uuid[])`;
+  if (split.segmentUsers === null) return base;
+  values.push(split.segmentUsers);
+  return `${base} and t.user_id = any($${values.length}::text[])`;
 }

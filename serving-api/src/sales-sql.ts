@@ -12,6 +12,8 @@ export interface LineFilters {
   country?: string;
   category?: string;
   product_id?: string;
+  /** The customer's segment (batch: the version valid at the order; speed: see merge.ts). */
+  segment?: string;
 }
 
 /** Which dimension columns the caller reads (a split); a filter on one needs it too. */
@@ -44,12 +46,14 @@ export function batchLinesSql(range: TimeRange, filters: LineFilters, values: un
   if (filters.country) where.push(`g.country = ${param(values, filters.country)}`);
   if (filters.category) where.push(`p.category = ${param(values, filters.category)}`);
   if (filters.product_id) where.push(`f.product_id = ${param(values, filters.product_id)}`);
+  if (filters.segment) where.push(`c.customer_segment = ${param(values, filters.segment)}`);
   return `select f.transaction_id, f.line_number, f.user_id, ${country ? 'g.country' : 'null::text as country'},
                  ${category ? 'p.category' : 'null::text as category'}, f.product_id, f.quantity,
                  f.total_amount as revenue, f.transaction_timestamp as ts
           from fact_sales f
           ${country ? 'join dim_geography g on g.geography_id = f.geography_id' : ''}
           ${category ? 'join dim_products p on p.product_id_pk = f.product_id_pk' : ''}
+          ${filters.segment ? 'join dim_customers c on c.customer_id = f.customer_id' : ''}
           where ${where.join(' and ')}`;
 }
 

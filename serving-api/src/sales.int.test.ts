@@ -25,9 +25,12 @@ describe('sales endpoints', () => {
       );
       await wh.query(`insert into dim_geography (country) values ('FR')`);
       await wh.query(
+        `insert into dim_customers (user_id, country, customer_segment, effective_from, effective_to, is_current) values ('a', 'FR', 'Champions', '2026-01-01', null, true)`,
+      );
+      await wh.query(
         `insert into fact_sales (event_id, transaction_id, line_number, date_id, customer_id, product_id_pk, geography_id, user_id, product_id, session_id,
            currency, payment_method, quantity, unit_price, total_amount, transaction_timestamp, event_date, ingested_at)
-         select $1 || ':1', $1::uuid, 1, 20261119, -1, (select product_id_pk from dim_products where product_id = 'p1'),
+         select $1 || ':1', $1::uuid, 1, 20261119, (select customer_id from dim_customers where user_id = 'a'), (select product_id_pk from dim_products where product_id = 'p1'),
                 (select geography_id from dim_geography where country = 'FR'), 'a', 'p1', 's-a', 'USD', 'card', 1, 10, 10,
                 '2026-11-19T10:00:00Z', '2026-11-19', '2026-11-19T10:00:01Z'`,
         [loaded],
@@ -81,6 +84,12 @@ describe('sales endpoints', () => {
         );
         assert.deepEqual([books.current.orders, books.current.units], [2, 4]);
 
+        // Segment: the batch side by the customer's version at the order, the speed side by the
+        // current one; a customer the warehouse does not know yet is 'Unknown'.
+        const segment = async (name: string) =>
+          json<{ current: { orders: number } }>(await app.inject(`/api/v1/kpis?from=2026-11-19&to=2026-11-20&segment=${name}`)).current
+            .orders;
+        assert.deepEqual([await segment('Champions'), await segment('Unknown'), await segment('Lost')], [2, 1, 0]);
         const facts = json<{ data: { event_id: string; country: string; category: string }[]; source: string }>(
           await app.inject('/api/v1/facts/sales?from=2026-11-01&to=2026-11-30&limit=1'),
         );

@@ -47,6 +47,7 @@ export const SalesFiltersQuery = z.object({
   country: z.string().min(1).max(100).optional().describe('only orders from this country'),
   category: z.string().min(1).max(100).optional().describe('only lines of products in this category'),
   product_id: z.string().min(1).max(100).optional().describe('only lines of this product'),
+  segment: z.string().min(1).max(100).optional().describe("only orders of customers in this segment (at the order's time)"),
 });
 
 export const SourceQuery = z.object({

@@ -100,24 +100,35 @@ export const kpisRoutes: FastifyPluginAsyncZod = async (app) => {
       const current = resolveRange(query);
       const previous = { from: new Date(2 * current.from.getTime() - current.to.getTime()), to: current.from };
       const span = { from: previous.from, to: current.to };
-      const filters: LineFilters = { country: query.country, category: query.category, product_id: query.product_id };
+      const filters: LineFilters = {
+        country: query.country,
+        category: query.category,
+        product_id: query.product_id,
+        segment: query.segment,
+      };
       const source = query.source ?? 'merged';
       const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, source !== 'batch', async () => {
-        const result = await readMerged<KpiRow | undefined, KpiRow | undefined>(app.dbs, source, span, {
-          speed: async (rt, split) => {
-            const values: unknown[] = [];
-            const lines = speedLinesSql(split, span, filters, values);
-            values.push(current.from);
-            return (await rt.query(kpiSql(lines, `$${values.length}`, filters), values)).rows[0];
+        const result = await readMerged<KpiRow | undefined, KpiRow | undefined>(
+          app.dbs,
+          source,
+          span,
+          {
+            speed: async (rt, split) => {
+              const values: unknown[] = [];
+              const lines = speedLinesSql(split, span, filters, values);
+              values.push(current.from);
+              return (await rt.query(kpiSql(lines, `$${values.length}`, filters), values)).rows[0];
+            },
+            batch: async (wh, _split, speed) => {
+              const values: unknown[] = [];
+              const lines = batchLinesSql(span, filters, values);
+              values.push(current.from, sideOf(speed, 'current').users, sideOf(speed, 'previous').users);
+              const n = values.length;
+              return (await wh.query(kpiSql(lines, `$${n - 2}`, filters, { current: `$${n - 1}`, previous: `$${n}` }), values)).rows[0];
+            },
           },
-          batch: async (wh, _split, speed) => {
-            const values: unknown[] = [];
-            const lines = batchLinesSql(span, filters, values);
-            values.push(current.from, sideOf(speed, 'current').users, sideOf(speed, 'previous').users);
-            const n = values.length;
-            return (await wh.query(kpiSql(lines, `$${n - 2}`, filters, { current: `$${n - 1}`, previous: `$${n}` }), values)).rows[0];
-          },
-        });
+          { segment: query.segment },
+        );
         const speed: SpeedSide = { current: sideOf(result.speed, 'current'), previous: sideOf(result.speed, 'previous') };
         // The batch side counted only customers not already among the speed side's.
         const speedCustomers = (side: SideFigures & { users: string[] }) => ({ ...side, customers: side.users.length });

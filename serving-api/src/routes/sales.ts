@@ -63,7 +63,12 @@ export const salesRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const query = request.query;
       const range = resolveRange(query);
-      const filters: LineFilters = { country: query.country, category: query.category, product_id: query.product_id };
+      const filters: LineFilters = {
+        country: query.country,
+        category: query.category,
+        product_id: query.product_id,
+        segment: query.segment,
+      };
       const source = query.source ?? 'merged';
       const columns = { country: query.split_by === 'country', category: query.split_by === 'category' };
       const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, source !== 'batch', async () => {
@@ -74,10 +79,16 @@ export const salesRoutes: FastifyPluginAsyncZod = async (app) => {
             values.push(query.interval);
             return (await client.query(seriesSql(lines, `$${values.length}`, query.split_by, filters), values)).rows as SeriesRow[];
           };
-        const result = await readMerged<SeriesRow[], SeriesRow[]>(app.dbs, source, range, {
-          speed: (rt, split) => read((values) => speedLinesSql(split, range, filters, values, columns))(rt),
-          batch: (wh) => read((values) => batchLinesSql(range, filters, values, columns))(wh),
-        });
+        const result = await readMerged<SeriesRow[], SeriesRow[]>(
+          app.dbs,
+          source,
+          range,
+          {
+            speed: (rt, split) => read((values) => speedLinesSql(split, range, filters, values, columns))(rt),
+            batch: (wh) => read((values) => batchLinesSql(range, filters, values, columns))(wh),
+          },
+          { segment: query.segment },
+        );
         const merged = new Map<string, { period: string; group: string | null; revenueCents: number; orders: number; units: number }>();
         for (const row of [...(result.batch ?? []), ...(result.speed ?? [])]) {
           const period = new Date(row.period).toISOString();
