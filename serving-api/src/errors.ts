@@ -105,6 +105,12 @@ export function registerErrorHandlers(app: FastifyInstance): void {
         .code(503)
         .send(errorBody(503, 'LM_ERR_API_DATABASE_UNAVAILABLE', 'a database this answer needs is unavailable; try again'));
     }
+    // Class 22 (data exception) from PostgreSQL: a parameter value it cannot take (a NUL byte, a
+    // year out of its range). Every statement is parameterised, so this is the client's input.
+    if (/^22/.test(typeof error.code === 'string' ? error.code : '') && 'severity' in error) {
+      request.log.info({ err: error }, 'a parameter the database refused');
+      return reply.code(400).send(errorBody(400, 'LM_ERR_API_VALIDATION', 'a parameter has a value the database cannot take'));
+    }
     const status = error.statusCode ?? 500;
     // Fastify's own client errors (a malformed JSON body, a wrong content type, a body too large)
     // carry messages written for clients; anything else is ours and stays in the log.

@@ -129,6 +129,14 @@ describe('warehouse read endpoints', () => {
         );
         await get(app, '/api/v1/dimensions/products?as_of=last-week', 400);
         await get(app, '/api/v1/dimensions/stores', 404);
+        await get(app, '/api/v1/dimensions/customers?as_of=2026-13-01', 400);
+        await get(app, '/api/v1/dimensions/geography?limit=-1', 400);
+        await get(app, '/api/v1/facts/sales?sort=price', 400);
+        await get(app, '/api/v1/facts/sales?from=2026-11-20&to=2026-11-01', 400);
+        await get(app, '/api/v1/jobs/runs?status=done', 400);
+        await get(app, '/api/v1/jobs/runs?limit=2&cursor=bogus', 400);
+        await get(app, '/api/v1/kpis?format=xml', 400);
+        await get(app, '/api/v1/sales?split_by=city', 400);
 
         const csv = await get(app, '/api/v1/customers/segments');
         assert.ok(csv.headers.etag, 'an ETag');

@@ -72,6 +72,10 @@ describe('sales endpoints', () => {
           ],
         );
         assert.equal((await app.inject('/api/v1/sales?interval=year')).statusCode, 400);
+        // Values the database cannot take are the client's: 400, never a 500.
+        assert.equal((await app.inject('/api/v1/sales?country=%00')).statusCode, 400);
+        assert.equal((await app.inject('/api/v1/kpis?to=9999-12-31')).statusCode, 400);
+        assert.equal((await app.inject('/api/v1/rfm/a%00b')).statusCode, 400);
 
         const kpis = json<{
           current: { orders: number; customers: number; revenue: number };
