@@ -10,15 +10,13 @@ const isoDate = /^\d{4}-\d{2}-\d{2}$/;
 /** An ISO date (YYYY-MM-DD, the whole day) or an ISO timestamp with a time zone. */
 const instant = z
   .string()
-  .refine((value) => /^\d{4}-/.test(value) && value.slice(0, 4) >= '1900' && value.slice(0, 4) <= '9998', {
-    message: 'a year between 1900 and 9998',
-  })
   .refine(
     (value) =>
-      isoDate.test(value) ? !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) : z.iso.datetime({ offset: true }).safeParse(value).success,
-    {
-      message: 'an ISO date (2026-11-21) or timestamp with a time zone (2026-11-21T10:00:00Z)',
-    },
+      /^\d{4}-/.test(value) &&
+      value.slice(0, 4) >= '1900' &&
+      value.slice(0, 4) <= '9998' &&
+      (isoDate.test(value) ? !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) : z.iso.datetime({ offset: true }).safeParse(value).success),
+    { message: 'an ISO date (2026-11-21) or timestamp with a time zone (2026-11-21T10:00:00Z), in the years 1900-9998' },
   );
 
 export const RangeQuery = z.object({
