@@ -270,28 +270,47 @@ interface Load {
   p50: number;
   p99: number;
   requests: number;
+  /** Answers that were not 2xx, and connection errors: any makes the run fail (after the table). */
+  failed: number;
 }
 
-/** autocannon against `paths` (round robin per connection); every answer must be a 2xx. */
+/** Why answers failed, per load: printed after the table, and the exit code is then 1. */
+const failureReports: string[] = [];
+
+/** autocannon against `paths` (round robin per connection); every answer should be a 2xx. */
 async function load(url: string, paths: string[], options: { connections: number; seconds: number }): Promise<Load> {
   // One request each first: a broken endpoint stops the bench with its answer, not as a rate of 4xx.
   for (const path of paths) {
     const response = await fetch(`${url}${path}`, { headers: { 'x-api-key': readKey } });
     if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${(await response.text()).slice(0, 300)}`);
   }
+  // What went wrong, per path and status, with one answer of each: a failed run must say why.
+  const failures = new Map<string, { count: number; body: string }>();
   const result = await autocannon({
     url,
     connections: options.connections,
     duration: options.seconds,
     headers: { 'x-api-key': readKey },
-    requests: paths.map((path) => ({ method: 'GET' as const, path })),
+    requests: paths.map((path) => ({
+      method: 'GET' as const,
+      path,
+      onResponse: (status: number, body: string) => {
+        if (status < 300) return;
+        const key = `${status} ${path}`;
+        const seen = failures.get(key) ?? { count: 0, body: body.slice(0, 300) };
+        seen.count++;
+        failures.set(key, seen);
+      },
+    })),
     // A slow answer is a measurement, not an error: only one slower than a minute is given up.
     timeout: 60,
   });
-  if (result.non2xx > 0 || result.errors > 0) {
-    throw new Error(`${paths.join(', ')}: ${result.non2xx} answers were not 2xx, ${result.errors} errors (${result.timeouts} timeouts)`);
+  const failed = result.non2xx + result.errors;
+  if (failed > 0) {
+    const detail = [...failures].map(([key, f]) => `  ${key}: ${f.count}x, e.g. ${f.body}`).join('\n');
+    failureReports.push(`${result.non2xx} answers were not 2xx, ${result.errors} errors (${result.timeouts} timeouts):\n${detail}`);
   }
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total };
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total, failed };
 }
 
 // ------------------------------------------------------------------ the run
@@ -330,14 +349,14 @@ try {
 const ratio = cached.rps / baseline.rps;
 const rssMb = Math.round(Math.max(cachedRss, uncachedRss));
 const table: string[][] = [
-  ['measure', 'target', 'req/s', 'p50 ms', 'p99 ms'],
+  ['measure', 'target', 'req/s', 'p50 ms', 'p99 ms', 'not 2xx'],
   [`cached reads (${readPaths.length} endpoints, ${connections} connections)`, '>= 5000 req/s, p99 <= 25 ms', ...figures(cached)],
   ['baseline: the same reads, cache off', '', ...figures(baseline)],
   ['uncached /kpis over a year (1 client)', 'p99 <= 150 ms', ...figures(yearKpis)],
   ['merged /sales?interval=hour, last 24 h (1 client)', 'p99 <= 100 ms', ...figures(merged)],
 ];
 function figures(l: Load): string[] {
-  return [String(Math.round(l.rps)), l.p50.toFixed(1), l.p99.toFixed(1)];
+  return [String(Math.round(l.rps)), l.p50.toFixed(1), l.p99.toFixed(1), String(l.failed)];
 }
 const widths = table[0]?.map((_, c) => Math.max(...table.map((r) => (r[c] ?? '').length))) ?? [];
 for (const row of table) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ')}\n`);
@@ -363,9 +382,14 @@ process.stdout.write(
     merged_p99_ms: merged.p99,
     baseline_rps: Math.round(baseline.rps),
     baseline_p99_ms: baseline.p99,
+    failed_requests: cached.failed + baseline.failed + yearKpis.failed + merged.failed,
     events,
     speed_events: speedEvents,
     connections,
     seconds,
   })}\n`,
 );
+if (failureReports.length) {
+  log(`some answers failed, so this run fails:\n${failureReports.join('\n')}`);
+  process.exitCode = 1;
+}
