@@ -59,7 +59,7 @@ function createApiMetrics(): ApiMetrics {
     }),
     cache: new Counter({
       name: 'lambdamart_api_cache_total',
-      help: 'Read-cache lookups by result (hit, miss)',
+      help: 'Read-cache lookups by result (hit; miss: computed; shared: waited for a computation of the same key)',
       labelNames: ['result'],
       registers: [registry],
     }),

@@ -8,6 +8,10 @@
  *
  * A generation number guards the race between a read and a notice: an answer computed while a
  * notice arrived is returned but not stored, so a stale answer never outlives the run.
+ *
+ * Misses of one key are computed once (single flight): when a short-lived merged answer expires,
+ * the requests that arrive while it is recomputed wait for that one query instead of each running
+ * their own, which under load exhausted the pool (bench:api at 5M events saw 503s).
  */
 import { type BatchRunNotice, BatchRunsChannel, type Logger, type Pool, type PoolClient } from '@lambdamart/core';
 import { LRUCache } from 'lru-cache';
@@ -38,6 +42,7 @@ export interface CacheEntry<T = unknown> {
 export class ResponseCache {
   private readonly lru: LRUCache<string, CacheEntry>;
   private generation = 0;
+  private readonly inFlight = new Map<string, { generation: number; entry: Promise<CacheEntry> }>();
   /** How many times it was cleared (tests, logs). */
   invalidations = 0;
 
@@ -60,11 +65,22 @@ export class ResponseCache {
       this.counter?.inc({ result: 'hit' });
       return { entry: cached as CacheEntry<T>, hit: true };
     }
-    this.counter?.inc({ result: 'miss' });
     const generation = this.generation;
-    const entry: CacheEntry<T> = { value: await compute() };
-    if (generation === this.generation) this.lru.set(key, entry, { ttl: ttlMs });
-    return { entry, hit: false };
+    const running = this.inFlight.get(key);
+    if (running && running.generation === generation) {
+      this.counter?.inc({ result: 'shared' });
+      return { entry: (await running.entry) as CacheEntry<T>, hit: false };
+    }
+    this.counter?.inc({ result: 'miss' });
+    const entry = compute().then((value): CacheEntry<T> => ({ value }));
+    this.inFlight.set(key, { generation, entry });
+    try {
+      const computed = await entry;
+      if (generation === this.generation) this.lru.set(key, computed, { ttl: ttlMs });
+      return { entry: computed, hit: false };
+    } finally {
+      if (this.inFlight.get(key)?.entry === entry) this.inFlight.delete(key);
+    }
   }
 
   clear(): void {
