@@ -20,6 +20,8 @@ export interface RunOptions {
   logger?: Logger;
   /** Once aborted, no further job starts; the running one finishes (or rolls back). */
   signal?: AbortSignal;
+  /** Called once a job holds its lock and its run is recorded in job_runs (the API answers 202 then). */
+  onJobStarted?: (job: string, runId: number) => void;
   /** Called when a job finishes (for progress lines). */
   onJobFinished?: (report: JobReport) => void;
 }

@@ -194,6 +194,7 @@ export async function runJob(
     runId = inserted.rows[0]?.run_id ?? 0;
     onRecorded?.(Number(runId));
     logger.info({ job: job.name, runId }, 'batch job started');
+    options.onJobStarted?.(job.name, runId);
 
     const rt = await pools.realtime.connect();
     try {

@@ -9,8 +9,10 @@
 import { startScheduler } from '@lambdamart/batch-layer';
 import { type Config, createLogger, createPool, type Pool } from '@lambdamart/core';
 import { runGenerator } from '@lambdamart/generators';
+import { type RunningServer, startServer } from '@lambdamart/serving-api';
 import { startSavers } from '@lambdamart/speed-layer';
 import { onStopSignals } from './action.ts';
+import { type BatchJobTrigger, batchJobTrigger } from './api-jobs.ts';
 import { stackUp } from './stack.ts';
 
 export interface DemoOptions {
@@ -49,6 +51,16 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
   const layerLogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn';
   const savers = await startSavers(config, { logger: createLogger('speed-layer', layerLogLevel) });
   const scheduler = await startScheduler(config, { logger: createLogger('batch-layer', layerLogLevel), runAtStart: true });
+  // The API beside the pipeline; a port already taken leaves the demo running without it.
+  let api: RunningServer | null = null;
+  let jobTrigger: BatchJobTrigger | null = batchJobTrigger(config, createLogger('batch-layer', layerLogLevel));
+  try {
+    api = await startServer({ config, logger: createLogger('serving-api', layerLogLevel), jobTrigger });
+  } catch (error) {
+    process.stdout.write(`API not started on port ${config.api.port}: ${(error as Error).message} (set API_PORT to another port)\n`);
+    await jobTrigger.stop();
+    jobTrigger = null;
+  }
   const stop = new AbortController();
   const rate = options.rate ?? config.generator.rate;
   let sent = 0;
@@ -65,6 +77,9 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
   out('  Realtime data:  psql postgres://lambdamart:lambdamart@127.0.0.1:5432/lambdamart_realtime  (transactions, speed_minute_metrics)');
   out('  Warehouse:      psql postgres://lambdamart:lambdamart@127.0.0.1:5432/lambdamart_warehouse  (fact_sales, rfm_analysis, job_runs)');
   out('  Batch runs:     npx lambdamart batch list');
+  if (api) {
+    out(`  REST API:       ${api.urls.api}/kpis  (Swagger UI ${api.urls.docs}, OpenAPI ${api.urls.openapi})`);
+  }
   out('Ctrl-C stops it cleanly.');
 
   const realtime = createPool(config.realtimeDatabaseUrl, { max: 1, application: 'lambdamart-demo' });
@@ -88,6 +103,8 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
     out(`generator stopped (${summary.stoppedBy}): ${summary.sent} events acknowledged by Kafka`);
   } finally {
     clearInterval(timer);
+    await api?.close();
+    await jobTrigger?.stop();
     await savers.stop();
     await scheduler.stop();
     await report();

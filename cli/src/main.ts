@@ -10,6 +10,7 @@ import { registerDlq } from './commands/dlq.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerImport } from './commands/import.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerSpeed } from './commands/speed.ts';
 import { registerStack } from './commands/stack.ts';
 
@@ -26,5 +27,6 @@ registerImport(program);
 registerBatch(program);
 registerSpeed(program);
 registerDlq(program);
+registerServe(program);
 
 await program.parseAsync(process.argv);

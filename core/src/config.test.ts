@@ -24,6 +24,9 @@ describe('loadConfig', () => {
     assert.equal(config.lakeDir, resolve('./data/lake'));
     assert.equal(config.api.port, 8000);
     assert.deepEqual(config.api.keys, []);
+    assert.deepEqual(config.api.corsOrigins, []);
+    assert.equal(config.api.rateLimitPerMinute, 600);
+    assert.equal(config.api.cache, true);
     assert.equal(config.batchCron, '*/5 * * * *');
     assert.equal(config.logLevel, 'info');
     assert.deepEqual(config.external, { kafka: false, postgres: false });
@@ -41,14 +44,24 @@ describe('loadConfig', () => {
       KAFKA_BROKERS: 'k1:9092, k2:9093',
       REALTIME_DATABASE_URL: 'postgresql://u:p@db:6543/rt',
       API_PORT: '9000',
-      API_KEYS: 'aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbb',
+      API_KEYS: 'aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbb:admin, cccccccccccccccc:read',
+      API_CORS_ORIGINS: 'https://bi.example.com, http://localhost:3000',
+      API_RATE_LIMIT: '120',
+      API_CACHE: 'off',
       BATCH_CRON: '0 2 * * *',
       LOG_LEVEL: 'debug',
     });
     assert.deepEqual(config.kafka.brokers, ['k1:9092', 'k2:9093']);
     assert.equal(config.realtimeDatabaseUrl, 'postgresql://u:p@db:6543/rt');
     assert.equal(config.api.port, 9000);
-    assert.deepEqual(config.api.keys, ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
+    assert.deepEqual(config.api.keys, [
+      { key: 'aaaaaaaaaaaaaaaa', role: 'read' },
+      { key: 'bbbbbbbbbbbbbbbb', role: 'admin' },
+      { key: 'cccccccccccccccc', role: 'read' },
+    ]);
+    assert.deepEqual(config.api.corsOrigins, ['https://bi.example.com', 'http://localhost:3000']);
+    assert.equal(config.api.rateLimitPerMinute, 120);
+    assert.equal(config.api.cache, false);
     assert.equal(config.batchCron, '0 2 * * *');
     assert.equal(config.logLevel, 'debug');
     assert.deepEqual(config.external, { kafka: true, postgres: true });
@@ -68,15 +81,26 @@ describe('loadConfig', () => {
     ['API_PORT', '70000', /between 1 and 65535/],
     ['API_PORT', '80.5', /whole TCP port/],
     ['API_KEYS', 'short', /at least 16 characters/],
+    ['API_KEYS', 'aaaaaaaaaaaaaaaa:owner', /role read or admin \(entry 1/],
+    ['API_CORS_ORIGINS', 'bi.example.com', /origins such as/],
+    ['API_RATE_LIMIT', '0', /requests per minute/],
+    ['API_CACHE', 'maybe', /on or off/],
     ['BATCH_CRON', 'every five minutes', /cron expression/],
     ['LOG_LEVEL', 'loud', /one of fatal, error/],
   ];
   for (const [name, value, expected] of bad) {
     it(`refuses ${name}=${JSON.stringify(value)} with one line naming it`, () => {
       const message = configError({ [name]: value });
-      assert.ok(message.startsWith(`Invalid environment variable ${name}=${JSON.stringify(value)}: expected `), message);
+      const shown = name === 'API_KEYS' ? '(hidden)' : value;
+      assert.ok(message.startsWith(`Invalid environment variable ${name}=${JSON.stringify(shown)}: expected `), message);
       assert.match(message, expected);
       assert.ok(!message.includes('\n'), 'one line');
     });
   }
+
+  it('never echoes an API key in its message', () => {
+    const message = configError({ API_KEYS: 'good-key-0123456789:admin,secret-key-0123456789:root' });
+    assert.match(message, /entry 2/);
+    assert.ok(!message.includes('secret-key') && !message.includes('good-key'), message);
+  });
 });

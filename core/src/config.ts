@@ -53,18 +53,49 @@ const EnvSchema = z.object({
     .number({ message: 'events per second, a number above 0' })
     .positive({ message: 'events per second, a number above 0' })
     .default(200),
+  // key:role pairs; a bare key means read. Keys stay out of every message (only their position).
   API_KEYS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const keys: ApiKey[] = [];
+      for (const [index, entry] of value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .entries()) {
+        const colon = entry.lastIndexOf(':');
+        const key = colon === -1 ? entry : entry.slice(0, colon);
+        const role = colon === -1 ? 'read' : entry.slice(colon + 1);
+        if (key.length < 16 || (role !== 'read' && role !== 'admin')) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `a comma-separated list of key:role, each key at least 16 characters long and role read or admin (entry ${index + 1} is not)`,
+          });
+          return z.NEVER;
+        }
+        keys.push({ key, role });
+      }
+      return keys;
+    }),
+  API_CORS_ORIGINS: z
     .string()
     .default('')
     .transform((value) =>
       value
         .split(',')
-        .map((key) => key.trim())
+        .map((origin) => origin.trim())
         .filter(Boolean),
     )
-    .refine((keys) => keys.every((key) => key.length >= 16), {
-      message: 'a comma-separated list of keys, each at least 16 characters long',
+    .refine((origins) => origins.every((origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin)), {
+      message: 'a comma-separated list of origins such as https://bi.example.com (or * for any)',
     }),
+  API_RATE_LIMIT: z.coerce
+    .number({ message: 'requests per minute per key (or per IP without one), a whole number >= 1' })
+    .int({ message: 'requests per minute per key (or per IP without one), a whole number >= 1' })
+    .min(1, { message: 'requests per minute per key (or per IP without one), a whole number >= 1' })
+    .default(600),
+  API_CACHE: z.enum(['on', 'off'], { message: 'on or off' }).default('on'),
   BATCH_CRON: z
     .string()
     .default('*/5 * * * *')
@@ -84,7 +115,16 @@ export interface Config {
   warehouseDatabaseUrl: string;
   lakeDir: string;
   dataDir: string;
-  api: { port: number; keys: string[] };
+  api: {
+    port: number;
+    keys: ApiKey[];
+    /** Origins allowed by CORS; empty: none, ['*']: any. */
+    corsOrigins: string[];
+    /** Requests per minute per key, or per client IP without a key. */
+    rateLimitPerMinute: number;
+    /** The in-process response cache (off: every read goes to the databases, for benchmarks). */
+    cache: boolean;
+  };
   /** The savers (speed layer): port of their /health and /metrics. */
   speed: { metricsPort: number };
   /** The generator of `npm start`: its steady rate in events per second. */
@@ -94,6 +134,15 @@ export interface Config {
   /** Which servers the user pointed us at: the local stack starts none of those. */
   external: { kafka: boolean; postgres: boolean };
 }
+
+export type ApiRole = 'read' | 'admin';
+
+export interface ApiKey {
+  key: string;
+  role: ApiRole;
+}
+
+const secretVariables = new Set(['API_KEYS']);
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 
@@ -110,7 +159,8 @@ export function loadConfig(env: EnvSource = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'environment');
-    const value = present[name];
+    // Secrets are never echoed: a wrong API_KEYS names the entry, not the keys.
+    const value = secretVariables.has(name) ? '(hidden)' : present[name];
     throw new LambdamartError(
       'LM_ERR_CONFIG_INVALID',
       `Invalid environment variable ${name}=${JSON.stringify(value)}: expected ${issue?.message ?? 'a valid value'}`,
@@ -125,7 +175,13 @@ export function loadConfig(env: EnvSource = process.env): Config {
     // whichever process (CLI, scheduler, child) resolves it later.
     lakeDir: resolve(e.LAKE_DIR),
     dataDir: e.LAMBDAMART_DATA_DIR,
-    api: { port: e.API_PORT, keys: e.API_KEYS },
+    api: {
+      port: e.API_PORT,
+      keys: e.API_KEYS,
+      corsOrigins: e.API_CORS_ORIGINS,
+      rateLimitPerMinute: e.API_RATE_LIMIT,
+      cache: e.API_CACHE === 'on',
+    },
     speed: { metricsPort: e.SPEED_METRICS_PORT },
     generator: { rate: e.GENERATOR_RATE },
     batchCron: e.BATCH_CRON,

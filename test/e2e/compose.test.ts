@@ -29,6 +29,23 @@ const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8'),
 const services = compose.services;
 const appServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
 
+/** Compose's `${NAME}`, `${NAME:-default}` and `${NAME-default}` as `docker compose up` expands them in `env`. */
+function interpolate(value: string, env: Record<string, string | undefined>): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g,
+    (match, name?: string, operator?: string, fallback?: string) => {
+      if (match === '$$') return '$';
+      const set = name ? env[name] : undefined;
+      if (operator === ':-') return set ? set : (fallback ?? '');
+      if (operator === '-') return set ?? fallback ?? '';
+      return set ?? '';
+    },
+  );
+}
+/** An app service's environment as its container sees it, on a host that sets `host` only. */
+const containerEnv = (service: Service, host: Record<string, string | undefined> = {}) =>
+  Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), host)]));
+
 describe('docker-compose.yml', () => {
   it('has Kafka 3.9 in KRaft mode, two Postgres and Grafana with provisioning mounted', () => {
     assert.match(services.kafka?.image ?? '', /^apache\/kafka:3\.9\./);
@@ -82,7 +99,7 @@ describe('docker-compose.yml', () => {
   it('passes app services only env names that core reads, with values core accepts', () => {
     assert.ok(appServices.length > 0);
     for (const [name, service] of appServices) {
-      const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)]));
+      const env = containerEnv(service);
       for (const key of Object.keys(env)) {
         assert.ok((configVariables as string[]).includes(key), `${name}: ${key} is not a variable core/ reads`);
       }
@@ -122,6 +139,22 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs the API (`lambdamart serve`) on API_PORT, published and health-checked, with API_KEYS from the host', () => {
+    const api = services.api;
+    assert.ok(api?.build !== undefined, 'an api service built from the app image');
+    assert.deepEqual(api.command, ['serve']);
+    const config = loadConfig(containerEnv(api));
+    assert.equal(config.api.port, loadConfig({}).api.port, 'the API listens on the same port as without Docker');
+    assert.ok(api.ports?.includes(`${config.api.port}:${config.api.port}`), `port ${config.api.port} is published as itself`);
+    assert.ok(api.healthcheck?.test.join(' ').includes(`http://127.0.0.1:${config.api.port}/health`), 'the healthcheck asks the API');
+    assert.equal(api.depends_on?.setup?.condition, 'service_completed_successfully', 'the API starts once the databases are migrated');
+    // Keys are secrets: they come from the host's environment, never from this file.
+    assert.match(String(api.environment?.API_KEYS), /^\$\{API_KEYS(:?-)?\}$/);
+    assert.deepEqual(config.api.keys, [], 'without API_KEYS on the host, no key');
+    const keyed = loadConfig(containerEnv(api, { API_KEYS: 'compose-admin-key-0001:admin' }));
+    assert.deepEqual(keyed.api.keys, [{ key: 'compose-admin-key-0001', role: 'admin' }], "the host's API_KEYS reach the API");
+  });
+
   it('runs only commands the CLI has', () => {
     for (const [name, service] of appServices) {
       const command = service.command ?? [];
@@ -130,6 +163,14 @@ describe('docker-compose.yml', () => {
         encoding: 'utf8',
       });
       assert.equal(help.status, 0, `${name}: lambdamart ${command.join(' ')} exists (${help.stderr.trim()})`);
+      // An unknown command's --help prints the top-level help, also with exit 0: the usage line tells them apart.
+      const firstFlag = command.findIndex((word) => word.startsWith('-'));
+      const subcommand = firstFlag === -1 ? command : command.slice(0, firstFlag);
+      assert.match(
+        help.stdout,
+        new RegExp(`^Usage: lambdamart ${subcommand.join(' ')} `, 'm'),
+        `${name}: lambdamart ${subcommand.join(' ')} is a command`,
+      );
     }
   });
 });

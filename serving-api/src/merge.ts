@@ -1,0 +1,162 @@
+/**
+ * The Lambda merge: "as of now" = the warehouse's facts (the batch view) + the realtime
+ * database's events the warehouse does not hold yet (the speed view), each event counted once.
+ *
+ * Where the split falls. The facts job's watermark W (etl_watermarks, job 'facts') is the newest
+ * `ingested_at` it has loaded. Splitting at W alone would be wrong twice over: a realtime row
+ * committed late (its `ingested_at` is its transaction's start, so it can be older than W yet
+ * commit after the run read the realtime database) would be in neither side, which is why the
+ * facts job itself stages again the rows ingested within its lookback of W; and a ranged run
+ * (`--from/--to`) loads rows ingested after W without moving W, which would then be in both.
+ * So the split is by the set of events the warehouse holds, not by a timestamp:
+ *
+ *   batch side = every fact row in the warehouse snapshot S;
+ *   speed side = realtime transactions ingested after W - overlap (`mergeOverlapMinutes`, at
+ *                least the facts job's lookback) whose id is NOT in the warehouse snapshot S.
+ *
+ * Consistency while a batch run commits. Everything warehouse-side (W, the batch aggregates and
+ * the check of which candidate ids S holds) is read in ONE repeatable-read, read-only
+ * transaction of the warehouse, so a run committing meanwhile is either entirely in S or not at
+ * all. The realtime side is one repeatable-read snapshot too (the candidates and the speed
+ * aggregates agree), opened after S: every row S holds was committed in realtime before the run
+ * that loaded it committed, so it is among the candidates and excluded from the speed side;
+ * every candidate S does not hold is counted by the speed side. Rows a run commits after S are
+ * simply not in this answer's batch side, and are counted on the speed side instead.
+ *
+ * Why raw rows and not the speed view: speed_minute_metrics aggregates by event minute, with no
+ * ingestion time and an order counted once per category, so it can neither be cut at the
+ * warehouse's event ids nor count distinct customers. The speed side reads transactions (indexed
+ * on ingested_at) and their lines: after a batch run, only the minutes since the watermark.
+ *
+ * A transaction's lines are loaded together (one realtime commit, one staged snapshot, one
+ * insert), so "S holds line 1" means "S holds the transaction": the check probes the fact
+ * partitions' primary key (event_id, event_date) once per candidate.
+ */
+import type { PoolClient } from '@lambdamart/core';
+import type { Databases } from './db.ts';
+import type { TimeRange } from './schemas.ts';
+
+/**
+ * How far before the watermark the speed side looks for rows the warehouse may still lack. It
+ * must be at least the facts job's lookback (batch-layer's `defaultLookbackMinutes`, 10): a row
+ * committed later than that after its ingestion time is beyond the batch layer's own guarantee.
+ */
+export const mergeOverlapMinutes = 15;
+
+export type Source = 'batch' | 'speed' | 'merged';
+
+export interface MergeSplit {
+  source: Source;
+  /** The facts watermark the split used (null: no facts run yet). */
+  batchUntil: Date | null;
+  /** Realtime rows ingested after this are candidates for the speed side (null: all). */
+  speedSince: Date | null;
+  /** Candidates the warehouse snapshot already holds: excluded from the speed side. */
+  loadedIds: string[];
+  /** With a segment filter: the speed side's customers in that segment (else null: all). */
+  segmentUsers: string[] | null;
+}
+
+export interface MergeReaders<B, S> {
+  /** Reads the batch side in the warehouse snapshot; `speed` is the speed side's answer (null if not read). */
+  batch: (wh: PoolClient, split: MergeSplit, speed: S | null) => Promise<B>;
+  /** Reads the speed side in the realtime snapshot (use `speedFilterSql`). */
+  speed: (rt: PoolClient, split: MergeSplit) => Promise<S>;
+}
+
+export interface MergeResult<B, S> {
+  split: MergeSplit;
+  batch: B | null;
+  speed: S | null;
+}
+
+export async function readFactsWatermark(wh: PoolClient): Promise<Date | null> {
+  const { rows } = await wh.query<{ watermark: Date }>("select watermark from etl_watermarks where job_name = 'facts'");
+  return rows[0]?.watermark ?? null;
+}
+
+/**
+ * Reads both sides of `span` (the event-time range the readers cover) consistently; `source`
+ * forces one side.
+ */
+export async function readMerged<B, S>(
+  dbs: Databases,
+  source: Source,
+  span: TimeRange,
+  readers: MergeReaders<B, S>,
+  options: { segment?: string } = {},
+): Promise<MergeResult<B, S>> {
+  return dbs.warehouse.snapshot(async (wh) => {
+    // The first statement fixes the warehouse snapshot S.
+    const batchUntil = await readFactsWatermark(wh);
+    const split: MergeSplit = {
+      source,
+      batchUntil,
+      speedSince: batchUntil ? new Date(batchUntil.getTime() - mergeOverlapMinutes * 60_000) : null,
+      loadedIds: [],
+      segmentUsers: null,
+    };
+    // The speed side first, so the batch side can take what it needs from it (the speed side's
+    // customers, to count each customer once); the order changes nothing: S is fixed already.
+    const speed =
+      source === 'batch'
+        ? null
+        : await dbs.realtime.snapshot(async (rt) => {
+            const candidates = await rt.query<{ id: string; event_date: string; user_id: string }>(
+              `select transaction_id::text as id, (transaction_timestamp at time zone 'UTC')::date::text as event_date, user_id
+               from transactions
+               where ingested_at > coalesce($1::timestamptz, '-infinity') and transaction_timestamp >= $2 and transaction_timestamp < $3`,
+              [split.speedSince, span.from, span.to],
+            );
+            split.loadedIds = await heldByWarehouse(wh, candidates.rows);
+            if (options.segment !== undefined) {
+              const loaded = new Set(split.loadedIds);
+              const users = [...new Set(candidates.rows.filter((c) => !loaded.has(c.id)).map((c) => c.user_id))];
+              split.segmentUsers = await usersInSegment(wh, users, options.segment);
+            }
+            return readers.speed(rt, split);
+          });
+    const batch = source === 'speed' ? null : await readers.batch(wh, split, speed);
+    return { split, batch, speed };
+  });
+}
+
+/** The candidate transactions the warehouse snapshot holds (by line 1's primary key). */
+async function heldByWarehouse(wh: PoolClient, candidates: { id: string; event_date: string }[]): Promise<string[]> {
+  if (candidates.length === 0) return [];
+  const { rows } = await wh.query<{ id: string }>(
+    `select distinct transaction_id::text as id from fact_sales
+     where event_id = any($1::text[]) and event_date = any($2::date[])`,
+    [candidates.map((c) => `${c.id}:1`), [...new Set(candidates.map((c) => c.event_date))]],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The speed side's customers in `segment`. The batch side filters on the customer version valid
+ * at each order; for an order newer than the last batch run that is the current version, which
+ * is what this reads. A customer the warehouse does not know yet is in 'Unknown', as the facts
+ * job's unknown member is.
+ */
+async function usersInSegment(wh: PoolClient, users: string[], segment: string): Promise<string[]> {
+  if (users.length === 0) return [];
+  const { rows } = await wh.query<{ user_id: string; customer_segment: string }>(
+    'select user_id, customer_segment from dim_customers where is_current and user_id = any($1::text[])',
+    [users],
+  );
+  const current = new Map(rows.map((r) => [r.user_id, r.customer_segment]));
+  return users.filter((u) => (current.get(u) ?? 'Unknown') === segment);
+}
+
+/**
+ * The WHERE clause of the speed side over `transactions t`: ingested after the split's start and
+ * not held by the warehouse. Parameters are appended to `values`.
+ */
+export function speedFilterSql(split: MergeSplit, values: unknown[]): string {
+  values.push(split.speedSince, split.loadedIds);
+  const since = values.length - 1;
+  const base = `t.ingested_at > coalesce($${since}::timestamptz, '-infinity') and t.transaction_id <> all($${since + 1}::uuid[])`;
+  if (split.segmentUsers === null) return base;
+  values.push(split.segmentUsers);
+  return `${base} and t.user_id = any($${values.length}::text[])`;
+}

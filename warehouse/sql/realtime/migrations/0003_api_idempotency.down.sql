@@ -1,0 +1,1 @@
+drop table if exists api_idempotency_keys;
