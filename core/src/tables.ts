@@ -9,6 +9,8 @@ export const RealtimeTables = {
   consumerOffsets: 'consumer_offsets',
   deadLetters: 'dead_letters',
   speedMinuteMetrics: 'speed_minute_metrics',
+  /** POST /events requests by Idempotency-Key: a retried request is answered, not sent again. */
+  apiIdempotencyKeys: 'api_idempotency_keys',
 } as const;
 
 export const WarehouseTables = {

@@ -18,7 +18,7 @@ async function tables(url: string): Promise<string[]> {
 describe('migrations', () => {
   it('realtime: up creates every table of core, down removes them, up again is clean', async () => {
     await withTempDatabase('rt', async (url) => {
-      const all = ['0001_raw_events', '0002_dead_letter_replays'];
+      const all = ['0001_raw_events', '0002_dead_letter_replays', '0003_api_idempotency'];
       assert.deepEqual(await migrateUp('realtime', url), all);
       assert.deepEqual(await migrateUp('realtime', url), [], 'a second up applies nothing');
       assert.deepEqual(await tables(url), Object.values(RealtimeTables).sort());
