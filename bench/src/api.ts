@@ -274,11 +274,15 @@ interface Load {
   failed: number;
 }
 
-/** Why answers failed, per load: printed after the table, and the exit code is then 1. */
-const failureReports: string[] = [];
+/**
+ * Why answers failed, per load, printed after the table. A failure in a measured load makes the run
+ * exit 1; the baseline's are shown only: without a cache, this many clients at once overload the
+ * databases by design, and the API sheds that load with 503s.
+ */
+const failureReports: { what: string; fatal: boolean }[] = [];
 
 /** autocannon against `paths` (round robin per connection); every answer should be a 2xx. */
-async function load(url: string, paths: string[], options: { connections: number; seconds: number }): Promise<Load> {
+async function load(url: string, paths: string[], options: { connections: number; seconds: number; baseline?: boolean }): Promise<Load> {
   // One request each first: a broken endpoint stops the bench with its answer, not as a rate of 4xx.
   for (const path of paths) {
     const response = await fetch(`${url}${path}`, { headers: { 'x-api-key': readKey } });
@@ -308,7 +312,10 @@ async function load(url: string, paths: string[], options: { connections: number
   const failed = result.non2xx + result.errors;
   if (failed > 0) {
     const detail = [...failures].map(([key, f]) => `  ${key}: ${f.count}x, e.g. ${f.body}`).join('\n');
-    failureReports.push(`${result.non2xx} answers were not 2xx, ${result.errors} errors (${result.timeouts} timeouts):\n${detail}`);
+    failureReports.push({
+      what: `${options.baseline ? 'baseline: ' : ''}${result.non2xx} answers were not 2xx, ${result.errors} errors (${result.timeouts} timeouts):\n${detail}`,
+      fatal: !options.baseline,
+    });
   }
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total, failed };
 }
@@ -339,7 +346,7 @@ let yearKpis: Load;
 let merged: Load;
 let uncachedRss: number;
 try {
-  baseline = await load(api.url, readPaths, { connections, seconds });
+  baseline = await load(api.url, readPaths, { connections, seconds, baseline: true });
   yearKpis = await load(api.url, [endpoints.yearKpis], { connections: 1, seconds });
   merged = await load(api.url, [endpoints.mergedSales()], { connections: 1, seconds });
 } finally {
@@ -389,7 +396,8 @@ process.stdout.write(
     seconds,
   })}\n`,
 );
-if (failureReports.length) {
-  log(`some answers failed, so this run fails:\n${failureReports.join('\n')}`);
+if (failureReports.length) log(`answers that failed:\n${failureReports.map((f) => f.what).join('\n')}`);
+if (failureReports.some((f) => f.fatal)) {
+  log('a measured load had failed answers, so this run fails');
   process.exitCode = 1;
 }
