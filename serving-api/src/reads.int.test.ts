@@ -17,10 +17,10 @@ async function fillWarehouse(wh: Pool): Promise<void> {
   await wh.query(`insert into rfm_analysis (analysis_date, user_id, recency_days, frequency_count, monetary_value, recency_score, frequency_score, monetary_score, rfm_segment)
     values ('2026-11-20', 'u1', 1, 4, 100.00, 5, 5, 5, 'Champions'), ('2026-11-20', 'u2', 2, 3, 100.00, 5, 4, 4, 'Champions'),
            ('2026-11-20', 'u3', 40, 1, 5.00, 1, 1, 1, 'Lost'), ('2026-11-19', 'u4', 3, 1, 7.00, 3, 1, 2, 'About to Sleep')`);
-  await wh.query(`insert into sales_trends (period_type, period_value, period_start, category, total_sales, total_revenue, avg_order_value, total_quantity, growth_rate, analysis_date)
-    values ('month', '2026-10', '2026-10-01', 'Books', 10, 100.00, 10.00, 12, null, '2026-11-20'),
-           ('month', '2026-11', '2026-11-01', 'Books', 12, 150.00, 12.50, 15, 0.5, '2026-11-20'),
-           ('week', '2026-W47', '2026-11-16', 'Books', 3, 30.00, 10.00, 3, null, '2026-11-20')`);
+  await wh.query(`insert into sales_trends (period_type, period_value, period_start, category, total_sales, total_revenue, avg_order_value, total_quantity, growth_rate, analysis_date, is_complete)
+    values ('month', '2026-10', '2026-10-01', 'Books', 10, 100.00, 10.00, 12, null, '2026-11-20', true),
+           ('month', '2026-11', '2026-11-01', 'Books', 12, 150.00, 12.50, 15, 0.5, '2026-11-20', false),
+           ('week', '2026-W47', '2026-11-16', 'Books', 3, 30.00, 10.00, 3, null, '2026-11-20', false)`);
   await wh.query(`insert into dim_products (product_id, name, category, price, effective_from, effective_to, is_current)
     values ('p1', 'Ball', 'Sports', 10, '2026-01-01', '2026-11-10', false), ('p1', 'Ball', 'Outdoor', 12, '2026-11-10', null, true),
            ('p2', 'Novel', 'Books', 5, '2026-01-01', null, true)`);
@@ -99,10 +99,10 @@ describe('warehouse read endpoints', () => {
 
         const trends = await data(app, '/api/v1/trends?period=month&from=2026-10-01&to=2026-11-30&category=Books');
         assert.deepEqual(
-          trends.data.map((r) => [r.period, r.growth_rate]),
+          trends.data.map((r) => [r.period, r.growth_rate, r.is_complete]),
           [
-            ['2026-10', null],
-            ['2026-11', 0.5],
+            ['2026-10', null, true],
+            ['2026-11', 0.5, false],
           ],
         );
         assert.equal((await data(app, '/api/v1/trends?period=week&from=2026-11-01&to=2026-11-30')).data.length, 1);

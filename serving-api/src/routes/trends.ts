@@ -15,7 +15,11 @@ const Trend = z.object({
   revenue: z.number(),
   average_order_value: z.number().nullable(),
   units: z.number().int(),
-  growth_rate: z.number().nullable().describe('revenue growth against the previous period (0.1 = +10%); null for the first'),
+  growth_rate: z
+    .number()
+    .nullable()
+    .describe('revenue growth against the calendar-previous period (0.1 = +10%); null when that period had no sales'),
+  is_complete: z.boolean().describe('false for the period still under way on the analysis date (partial figures)'),
 });
 
 export const trendsRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -52,9 +56,10 @@ export const trendsRoutes: FastifyPluginAsyncZod = async (app) => {
             avg_order_value: string | null;
             total_quantity: number;
             growth_rate: string | null;
+            is_complete: boolean;
           }>(
             `select period_value, period_start::text as period_start, category, total_sales, total_revenue::text as total_revenue,
-                    avg_order_value::text as avg_order_value, total_quantity, growth_rate::text as growth_rate
+                    avg_order_value::text as avg_order_value, total_quantity, growth_rate::text as growth_rate, is_complete
              from sales_trends
              where period_type = $1 and period_start >= $2::date and period_start < $3::date and ($4::text is null or category = $4)
              order by period_start ${q.sort === '-period' ? 'desc' : 'asc'}, category
@@ -70,6 +75,7 @@ export const trendsRoutes: FastifyPluginAsyncZod = async (app) => {
             average_order_value: r.avg_order_value === null ? null : toNumber(r.avg_order_value),
             units: toNumber(r.total_quantity),
             growth_rate: r.growth_rate === null ? null : toNumber(r.growth_rate),
+            is_complete: r.is_complete,
           }));
           return { ...batchInfo(batchUntil), ...pageOf(data, q.limit, offset) };
         }),
