@@ -2,8 +2,9 @@
  * The main job behind `npm start`: the stack, then the whole pipeline side by side in one process
  * (generator -> Kafka -> savers -> realtime database -> batch scheduler -> warehouse), with a
  * status line every few seconds that counts events through each layer and says where to look.
- * Ctrl-C (or SIGTERM) stops the generator first, lets the savers drain and commit, and lets a
- * running batch job finish or roll back.
+ * Ctrl-C (or SIGTERM) stops the generator first, waits for the savers to read every topic to its
+ * end, lets a running batch job finish or roll back, then accounts for every generated event
+ * (demo-summary.ts): a difference is printed as a mismatch and the exit code is 1.
  */
 
 import { startScheduler } from '@lambdamart/batch-layer';
@@ -13,6 +14,7 @@ import { type RunningServer, startServer } from '@lambdamart/serving-api';
 import { startSavers } from '@lambdamart/speed-layer';
 import { onStopSignals } from './action.ts';
 import { type BatchJobTrigger, batchJobTrigger } from './api-jobs.ts';
+import { countRealtime, reconcile, saverLag } from './demo-summary.ts';
 import { stackUp } from './stack.ts';
 
 export interface DemoOptions {
@@ -45,7 +47,8 @@ export async function countPipeline(realtime: Pool, warehouse: Pool): Promise<Om
   return { realtime: rt.rows[0]?.events ?? 0, deadLetters: rt.rows[0]?.dead ?? 0, warehouse: wh.rows[0]?.facts ?? 0 };
 }
 
-export async function runDemo(config: Config, options: DemoOptions = {}): Promise<void> {
+/** Runs until Ctrl-C or `durationMs`; resolves to the exit code (1 when the closing account does not add up). */
+export async function runDemo(config: Config, options: DemoOptions = {}): Promise<number> {
   await stackUp(config);
   // The layers log warnings only, so the terminal shows the status lines; LOG_LEVEL=debug shows all.
   const layerLogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn';
@@ -61,6 +64,12 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
     await jobTrigger.stop();
     jobTrigger = null;
   }
+  const realtime = createPool(config.realtimeDatabaseUrl, { max: 1, application: 'lambdamart-demo' });
+  const warehouse = createPool(config.warehouseDatabaseUrl, { max: 1, application: 'lambdamart-demo' });
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  // Messages left from an earlier run are saved first, so that the closing account is this run's alone.
+  const cleanStart = await waitForSavers(config, realtime, savers.group, out);
+  const before = await countRealtime(realtime);
   const stop = new AbortController();
   const rate = options.rate ?? config.generator.rate;
   let sent = 0;
@@ -70,7 +79,6 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
     stop.signal,
   );
 
-  const out = (line: string) => process.stdout.write(`${line}\n`);
   out('');
   out(`Pipeline running: generator at ${rate} events/s -> Kafka -> savers -> realtime DB; batch on "${config.batchCron}" -> warehouse.`);
   out(`  Saver health and metrics: http://127.0.0.1:${savers.metricsPort}/health  http://127.0.0.1:${savers.metricsPort}/metrics`);
@@ -82,8 +90,6 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
   }
   out('Ctrl-C stops it cleanly.');
 
-  const realtime = createPool(config.realtimeDatabaseUrl, { max: 1, application: 'lambdamart-demo' });
-  const warehouse = createPool(config.warehouseDatabaseUrl, { max: 1, application: 'lambdamart-demo' });
   const report = async () => {
     const counts = await countPipeline(realtime, warehouse).catch(() => null);
     if (counts) {
@@ -98,19 +104,54 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
     out('stopping: generator first, then the savers commit and a running batch job finishes…');
     stop.abort();
   });
+  let code = 0;
   try {
     const summary = await generator;
     out(`generator stopped (${summary.stoppedBy}): ${summary.sent} events acknowledged by Kafka`);
+    const caughtUp = await waitForSavers(config, realtime, savers.group, out);
+    clearInterval(timer);
+    await report();
+    const account = reconcile(summary, before, await countRealtime(realtime));
+    out('');
+    out(account.table);
+    if (!cleanStart) {
+      out('(the savers were still reading messages of an earlier run when this one started: the account includes them)');
+    } else if (!caughtUp || account.difference !== 0) {
+      out(
+        caughtUp
+          ? `MISMATCH: ${account.difference} events are neither saved, dead-lettered nor duplicates`
+          : 'MISMATCH: the savers did not read every topic to its end within 60 s (see their /health); the account is incomplete',
+      );
+      code = 1;
+    } else {
+      out('Every generated event is accounted for: saved once, or dead-lettered with its reason (npx lambdamart dlq list).');
+    }
   } finally {
     clearInterval(timer);
     await api?.close();
     await jobTrigger?.stop();
     await savers.stop();
     await scheduler.stop();
-    await report();
     await realtime.end();
     await warehouse.end();
     out('Pipeline stopped. The stack keeps running: npx lambdamart stack down stops it.');
     releaseSignals();
+  }
+  return code;
+}
+
+/** Waits (60 s at most) until the savers have committed every message of their topics; says so every 5 s. */
+async function waitForSavers(config: Config, realtime: Pool, group: string, out: (line: string) => void): Promise<boolean> {
+  const until = Date.now() + 60_000;
+  let said = 0;
+  for (;;) {
+    const lag = await saverLag(config, realtime, group).catch(() => Number.NaN);
+    if (lag === 0) return true;
+    if (Date.now() > until) return false;
+    if (Date.now() - said > 5_000) {
+      out(`waiting for the savers to catch up: ${Number.isNaN(lag) ? 'lag unknown' : `${lag} messages behind`}`);
+      said = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
