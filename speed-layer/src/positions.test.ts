@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { firstBatchAction, nextOffsetAfter, unsaved } from './positions.ts';
+import { firstBatchAction, nextOffsetAfter, storedBeyondLog, unsaved } from './positions.ts';
 
 describe('partition positions', () => {
   it('the first batch after an assignment is saved only if it starts where Postgres says', () => {
@@ -25,5 +25,14 @@ describe('partition positions', () => {
     assert.equal(nextOffsetAfter('11', null), '12');
     assert.equal(nextOffsetAfter('9', '10'), null);
     assert.equal(nextOffsetAfter('9007199254740993', null), '9007199254740994', 'offsets are 64-bit');
+  });
+});
+
+describe('storedBeyondLog', () => {
+  it('only a stored offset past the high watermark is from a log that no longer exists', () => {
+    assert.equal(storedBeyondLog('9000', '2000'), true);
+    assert.equal(storedBeyondLog('2000', '2000'), false, 'all consumed: at the end, not past it');
+    assert.equal(storedBeyondLog('10', '2000'), false);
+    assert.equal(storedBeyondLog(null, '0'), false);
   });
 });

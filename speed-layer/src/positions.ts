@@ -22,3 +22,12 @@ export function nextOffsetAfter(lastOffset: string, stored: string | null): stri
   const next = BigInt(lastOffset) + 1n;
   return stored !== null && next <= BigInt(stored) ? null : next.toString();
 }
+
+/**
+ * A stored offset past the partition's high watermark belongs to a log that no longer exists: the
+ * topic was recreated or the broker's data wiped while the database was kept. Offsets never move
+ * back in a live log, so this is the one case where the database is not the truth.
+ */
+export function storedBeyondLog(stored: string | null, highWatermark: string): boolean {
+  return stored !== null && BigInt(stored) > BigInt(highWatermark);
+}

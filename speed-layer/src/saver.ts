@@ -29,7 +29,7 @@ import type { Batch, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { deadLetterRow, type PreparedBatch, prepareBatch, stagingRows } from './batch.ts';
 import { DeadLetterSender } from './dead-letters.ts';
 import { createSaverMetrics, type SaverMetrics } from './metrics.ts';
-import { firstBatchAction, nextOffsetAfter, unsaved } from './positions.ts';
+import { firstBatchAction, nextOffsetAfter, storedBeyondLog, unsaved } from './positions.ts';
 import { backoffMs, classifyPostgresError, describeError, sleep } from './retry.ts';
 import type { StagingCopy } from './rows.ts';
 import { type HealthReport, startHealthServer } from './server.ts';
@@ -39,6 +39,7 @@ import {
   PREPARE_SESSION_SQL,
   readStoredOffset,
   readStoredOffsets,
+  restartStoredOffset,
   type SaveResult,
   saveBatch,
 } from './store.ts';
@@ -524,6 +525,24 @@ class Savers {
         this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: first.offset });
         return;
       }
+    }
+    if (storedBeyondLog(position.queued, batch.highWatermark)) {
+      // Without this, every message of the new log would look already saved and be skipped for good.
+      const from = position.queued as string;
+      const to = fetchedOffset(batch);
+      this.logger.warn(
+        { topic: batch.topic, partition: batch.partition, storedOffset: from, highWatermark: batch.highWatermark, restartAt: to },
+        'the offset stored in PostgreSQL is past the end of the partition (topic recreated or Kafka data wiped): reading the new log from its start',
+      );
+      const restarted = await this.withPostgres(
+        payload,
+        (client) =>
+          restartStoredOffset(client, { group: this.group, topic: batch.topic, partition: batch.partition }, from, to).then(() => true),
+        batch,
+      );
+      if (restarted === undefined || this.positions.get(key) !== position) return;
+      position = { stored: to, queued: to, hinted: true, careful: false };
+      this.positions.set(key, position);
     }
     const nextOffset = nextOffsetAfter(batch.lastOffset(), position.queued);
     if (nextOffset === null) {

@@ -170,6 +170,23 @@ export async function readStoredOffset(db: Pool | PoolClient, group: string, top
   return rows[0] ? String(rows[0].next_offset) : null;
 }
 
+/**
+ * Moves a stored offset that lies past the end of its partition's log back to `to` (where the new
+ * log is read from), only if it still holds `from`: another member may have saved since.
+ */
+export async function restartStoredOffset(
+  db: Pool | PoolClient,
+  position: { group: string; topic: string; partition: number },
+  from: string,
+  to: string,
+): Promise<void> {
+  await db.query(
+    `update consumer_offsets set next_offset = $5, updated_at = now()
+     where group_id = $1 and topic = $2 and partition = $3 and next_offset = $4`,
+    [position.group, position.topic, position.partition, from, to],
+  );
+}
+
 /** Every stored offset of a group, keyed `topic|partition`. */
 export async function readStoredOffsets(pool: Pool, group: string): Promise<Map<string, string>> {
   const { rows } = await pool.query<{ topic: string; partition: number; next_offset: number }>(
