@@ -135,6 +135,20 @@ export function pageOf<T>(rows: T[], limit: number, offset: number): { data: T[]
   return { data: rows.slice(0, limit), next_cursor: rows.length > limit ? encodeCursor({ o: offset + limit }) : null };
 }
 
+/**
+ * A keyset page: `rows` were read with `limit + 1`, so one more than the page says there is a next
+ * page, whose cursor `cursorOf` makes from the page's last row.
+ */
+export function keysetPage<T>(
+  rows: readonly T[],
+  limit: number,
+  cursorOf: (last: T) => unknown,
+): { data: T[]; next_cursor: string | null } {
+  const data = rows.slice(0, limit);
+  const last = data.at(-1);
+  return { data, next_cursor: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null };
+}
+
 /** The merge info of an answer read from the warehouse alone. */
 export function batchInfo(batchUntil: Date | null) {
   return { source: 'batch' as const, batch_until: toIso(batchUntil), as_of: new Date().toISOString() };

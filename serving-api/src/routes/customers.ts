@@ -5,18 +5,7 @@ import { ApiError, ErrorBody } from '../errors.ts';
 import { readFactsWatermark } from '../merge.ts';
 import { cachedRead } from '../read.ts';
 import { sendAnswer } from '../respond.ts';
-import {
-  batchInfo,
-  decodeCursor,
-  encodeCursor,
-  FormatQuery,
-  listOf,
-  PageQuery,
-  parseSort,
-  sortParam,
-  toIso,
-  toNumber,
-} from '../schemas.ts';
+import { batchInfo, decodeCursor, FormatQuery, keysetPage, listOf, PageQuery, parseSort, sortParam, toIso, toNumber } from '../schemas.ts';
 
 const Segment = z.object({
   segment: z.string(),
@@ -151,10 +140,9 @@ export const customersRoutes: FastifyPluginAsyncZod = async (app) => {
              limit $4`,
             [segment ?? null, after?.m ?? null, after?.u ?? null, limit + 1],
           );
-          const data = rows.slice(0, limit).map(toRfm);
-          const last = rows[limit - 1];
-          const next = rows.length > limit && last ? encodeCursor({ m: last.monetary_value, u: last.user_id }) : null;
-          return { ...batchInfo(batchUntil), data, next_cursor: next };
+          // The cursor keeps the exact numeric text of the last row, not its rounded number.
+          const page = keysetPage(rows, limit, (last) => ({ m: last.monetary_value, u: last.user_id }));
+          return { ...batchInfo(batchUntil), data: page.data.map(toRfm), next_cursor: page.next_cursor };
         }),
       );
       return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });

@@ -8,7 +8,7 @@ import { ErrorBody } from '../errors.ts';
 import { readFactsWatermark } from '../merge.ts';
 import { cachedRead } from '../read.ts';
 import { sendAnswer } from '../respond.ts';
-import { batchInfo, decodeCursor, encodeCursor, FormatQuery, listOf, PageQuery, toIso, toNumber } from '../schemas.ts';
+import { batchInfo, decodeCursor, FormatQuery, keysetPage, listOf, PageQuery, toIso, toNumber } from '../schemas.ts';
 
 const AsOf = z.object({
   as_of: z.iso
@@ -89,7 +89,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
              order by product_id limit $5`,
             [asOfOf(q.as_of), q.product_id ?? null, q.category ?? null, after?.k ?? null, q.limit + 1],
           );
-          const data = rows.slice(0, q.limit).map((r) => ({
+          const products = rows.map((r) => ({
             product_id: r.product_id,
             name: r.name,
             category: r.category,
@@ -98,12 +98,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
             effective_to: instant(r.effective_to),
             is_current: r.is_current,
           }));
-          const last = data.at(-1);
-          return {
-            ...batchInfo(batchUntil),
-            data,
-            next_cursor: rows.length > q.limit && last ? encodeCursor({ k: last.product_id }) : null,
-          };
+          return { ...batchInfo(batchUntil), ...keysetPage(products, q.limit, (last) => ({ k: last.product_id })) };
         }),
       );
       return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
@@ -143,7 +138,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
              order by user_id limit $6`,
             [asOfOf(q.as_of), q.user_id ?? null, q.country ?? null, q.segment ?? null, after?.k ?? null, q.limit + 1],
           );
-          const data = rows.slice(0, q.limit).map((r) => ({
+          const customers = rows.map((r) => ({
             user_id: String(r.user_id),
             country: String(r.country),
             customer_segment: String(r.customer_segment),
@@ -156,8 +151,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
             effective_to: instant(r.effective_to as Date | null),
             is_current: Boolean(r.is_current),
           }));
-          const last = data.at(-1);
-          return { ...batchInfo(batchUntil), data, next_cursor: rows.length > q.limit && last ? encodeCursor({ k: last.user_id }) : null };
+          return { ...batchInfo(batchUntil), ...keysetPage(customers, q.limit, (last) => ({ k: last.user_id })) };
         }),
       );
       return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });
@@ -188,9 +182,7 @@ export const dimensionsRoutes: FastifyPluginAsyncZod = async (app) => {
              order by country limit $3`,
             [q.country ?? null, after?.k ?? null, q.limit + 1],
           );
-          const data = rows.slice(0, q.limit);
-          const last = data.at(-1);
-          return { ...batchInfo(batchUntil), data, next_cursor: rows.length > q.limit && last ? encodeCursor({ k: last.country }) : null };
+          return { ...batchInfo(batchUntil), ...keysetPage(rows, q.limit, (last) => ({ k: last.country })) };
         }),
       );
       return sendAnswer(request, reply, { body: value, maxAgeSeconds, cacheHit: hit, entry, rows: () => value.data });

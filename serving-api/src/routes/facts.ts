@@ -7,8 +7,8 @@ import { sendAnswer } from '../respond.ts';
 import {
   batchInfo,
   decodeCursor,
-  encodeCursor,
   FormatQuery,
+  keysetPage,
   listOf,
   PageQuery,
   RangeQuery,
@@ -92,7 +92,7 @@ export const factsRoutes: FastifyPluginAsyncZod = async (app) => {
             q.limit + 1,
           ],
         );
-        const data = rows.slice(0, q.limit).map((r) => ({
+        const lines = rows.map((r) => ({
           event_id: String(r.event_id),
           transaction_id: String(r.transaction_id),
           line_number: Number(r.line_number),
@@ -109,11 +109,9 @@ export const factsRoutes: FastifyPluginAsyncZod = async (app) => {
           transaction_timestamp: toIso(r.transaction_timestamp as Date) ?? '',
           ingested_at: toIso(r.ingested_at as Date) ?? '',
         }));
-        const last = data.at(-1);
         return {
           ...batchInfo(batchUntil),
-          data,
-          next_cursor: rows.length > q.limit && last ? encodeCursor({ t: last.transaction_timestamp, e: last.event_id }) : null,
+          ...keysetPage(lines, q.limit, (last) => ({ t: last.transaction_timestamp, e: last.event_id })),
         };
       });
       // Pulled page by page, rarely twice: not worth the cache's memory.

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, ErrorBody } from '../errors.ts';
 import { sendAnswer } from '../respond.ts';
-import { decodeCursor, encodeCursor, FormatQuery, PageQuery, toIso } from '../schemas.ts';
+import { decodeCursor, FormatQuery, keysetPage, PageQuery, toIso } from '../schemas.ts';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'a date YYYY-MM-DD' });
 
@@ -123,10 +123,8 @@ export const jobsRoutes: FastifyPluginAsyncZod = async (app) => {
          order by run_id desc limit $4`,
         [job ?? null, status ?? null, before?.before ?? null, limit + 1],
       );
-      const page = rows.slice(0, limit).map(toRun);
-      const last = page.at(-1);
-      const body = { data: page, next_cursor: rows.length > limit && last ? encodeCursor({ before: last.run_id }) : null };
-      return sendAnswer(request, reply, { body, maxAgeSeconds: 0, rows: () => page });
+      const body = keysetPage(rows.map(toRun), limit, (last) => ({ before: last.run_id }));
+      return sendAnswer(request, reply, { body, maxAgeSeconds: 0, rows: () => body.data });
     },
   );
 
