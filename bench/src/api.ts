@@ -104,7 +104,12 @@ async function ensureWarehouse(): Promise<{ reused: boolean; buildSeconds: numbe
       [databases.wh],
     );
     const rtExists = (await admin.query('select 1 from pg_database where datname = $1', [databases.rt])).rowCount === 1;
-    if (!args.rebuild && rtExists && rows[0]?.mark === builtMark) return { reused: true, buildSeconds: 0 };
+    if (!args.rebuild && rtExists && rows[0]?.mark === builtMark) {
+      // Built by an older tree: bring its schema up to this one (the API reads the new columns).
+      await migrateUp('realtime', rtUrl);
+      await migrateUp('warehouse', whUrl);
+      return { reused: true, buildSeconds: 0 };
+    }
     log(`building ${databases.rt} and ${databases.wh} from ${events.toLocaleString('en')} events`);
     for (const name of [databases.rt, databases.wh]) {
       await admin.query(`drop database if exists ${name} with (force)`);
