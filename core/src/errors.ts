@@ -28,6 +28,18 @@ export const ErrorCodes = {
   LM_ERR_API_KAFKA_UNAVAILABLE: 'Kafka did not acknowledge the events (503)',
   LM_ERR_API_NOT_CONFIGURED: 'This process was started without the part the route needs (503)',
   LM_ERR_API_INTERNAL: 'An unexpected error; the log has the details (500)',
+  // speed layer: what a saver reports in its log and /health (`code`), and what to do about it.
+  LM_ERR_SPEED_NOT_MIGRATED:
+    'The realtime database has no tables yet; the savers wait: run `lambdamart migrate` (or `lambdamart stack up`)',
+  LM_ERR_SPEED_WRITE_CONFLICT: 'A deadlock or serialization failure between two savers; retried at once, nothing to do',
+  LM_ERR_SPEED_ROW_REFUSED:
+    'PostgreSQL refused a value of an event (SQLSTATE class 22 or 23); the event goes to the dead letters: see `lambdamart dlq list`, fix, `lambdamart dlq replay`',
+  LM_ERR_SPEED_POSTGRES_REFUSED:
+    "PostgreSQL refuses a partition's batch for a reason not about the data (a permission, a limit); the partition is paused and retried: fix the grant or limit named in /health `blocked`",
+  LM_ERR_SPEED_DEAD_LETTERS_REFUSED:
+    'The dead-letter topic refuses the dead letters or cannot be reached; the partition is paused and retried: check the topic exists, its max.message.bytes and its ACLs',
+  LM_ERR_SPEED_CONSUMER_CRASHED:
+    "The savers' Kafka consumer crashed; it is restarted (by kafkajs, or by the savers after a backoff): see /health `lastCrash`",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

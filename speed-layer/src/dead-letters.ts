@@ -7,7 +7,7 @@
  * cannot be reached, throws DeadLettersRefused after a few quick tries, never retries for ever.
  */
 import { createHash } from 'node:crypto';
-import { DeadLetterHeaders, type EventProducer, type OutgoingMessage } from '@lambdamart/core';
+import { DeadLetterHeaders, type EventProducer, LambdamartError, type OutgoingMessage } from '@lambdamart/core';
 import { backoffMs, describeError, sleep } from './retry.ts';
 
 export interface DeadLetterLimits {
@@ -37,9 +37,15 @@ export interface DeadLetterInput {
   raw: Buffer | null;
 }
 
-/** The dead-letter topic refused the dead letters (even split and cut) or could not be reached. */
-export class DeadLettersRefused extends Error {
-  override readonly name = 'DeadLettersRefused';
+/**
+ * The dead-letter topic refused the dead letters (even split and cut) or could not be reached.
+ * Retriable: the saver pauses the partition and tries again later.
+ */
+export class DeadLettersRefused extends LambdamartError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('LM_ERR_SPEED_DEAD_LETTERS_REFUSED', message, { retriable: true, cause: options.cause });
+    this.name = 'DeadLettersRefused';
+  }
 }
 
 /** Per-record bytes Kafka adds around key, value and headers (lengths, deltas, attributes), rounded up. */

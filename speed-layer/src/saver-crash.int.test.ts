@@ -67,14 +67,14 @@ describe('savers as processes', { timeout: 85_000 }, () => {
           return c.views + c.transactions;
         };
         for (const kill of [2_000, 15_000]) {
-          const saver = spawnSaver({ databaseUrl: url, group: 'crash', topicSuffix: suffix, extraArgs: ['--concurrency', '2'] });
+          const saver = await spawnSaver({ databaseUrl: url, group: 'crash', topicSuffix: suffix, extraArgs: ['--concurrency', '2'] });
           const before = await waitFor(saved, (n) => n >= kill, 40_000, 20);
           saver.child.kill('SIGKILL');
           const { signal } = await saver.exited;
           assert.equal(signal, 'SIGKILL');
           assert.ok(before < 45_000, `killed mid-stream (${before} of 45000 saved)`);
         }
-        const last = spawnSaver({ databaseUrl: url, group: 'crash', topicSuffix: suffix });
+        const last = await spawnSaver({ databaseUrl: url, group: 'crash', topicSuffix: suffix });
         try {
           const counts = await waitFor(
             () => realtimeCounts(pool),
@@ -103,8 +103,8 @@ describe('savers as processes', { timeout: 85_000 }, () => {
     const { suffix, topics } = await ownTopics('speed-share');
     await withTempDatabase('share', async (url) => {
       await migrateUp('realtime', url);
-      const one = spawnSaver({ databaseUrl: url, group: 'share', topicSuffix: suffix });
-      const two = spawnSaver({ databaseUrl: url, group: 'share', topicSuffix: suffix });
+      const one = await spawnSaver({ databaseUrl: url, group: 'share', topicSuffix: suffix });
+      const two = await spawnSaver({ databaseUrl: url, group: 'share', topicSuffix: suffix });
       try {
         // Both in the group, each with some of the partitions.
         const assigned = async () => {

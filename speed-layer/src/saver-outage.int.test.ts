@@ -45,28 +45,26 @@ describe('savers and an unreachable Postgres', { timeout: 85_000 }, () => {
     const name = `lambdamart_test_late_${randomBytes(4).toString('hex')}`;
     const url = databaseUrl(config.realtimeDatabaseUrl, name);
     const pool = admin();
-    const saver = spawnSaver({ databaseUrl: url, group: 'late', topicSuffix: suffix });
+    const saver = await spawnSaver({ databaseUrl: url, group: 'late', topicSuffix: suffix });
     try {
       const views = Array.from({ length: 3_000 }, (_, i) => productView(i));
       await withProducer(config, (producer) => sendAll(producer, topics.productViews, messagesOf(views, 'user_id')));
       const waiting = await waitFor(
         () => healthOf(saver),
-        (h) => h.body.state === 'waiting-for-postgres',
+        (h) => h.body.state === 'waiting-for-postgres' && h.body.postgres !== undefined,
         20_000,
       );
       assert.equal(waiting.status, 503, 'not healthy while waiting');
-      const said = await waitFor(
-        async () => saver.logs.some((l) => l.msg === 'PostgreSQL is unreachable; waiting'),
-        (seen) => seen,
-        10_000,
-      );
-      assert.ok(said, 'says why it waits');
+      const why = waiting.body.postgres as { code: string; error: string };
+      assert.equal(why.code, 'LM_ERR_POSTGRES_UNREACHABLE', `says why it waits: ${JSON.stringify(why)}`);
+      assert.match(why.error, /does not exist \(3D000\)/);
       await pool.query(`create database ${name}`);
-      await waitFor(
-        async () => saver.logs.some((l) => String(l.msg).includes('has no tables yet')),
-        (seen) => seen,
+      const unmigrated = await waitFor(
+        () => healthOf(saver),
+        (h) => (h.body.postgres as { code?: string } | undefined)?.code === 'LM_ERR_SPEED_NOT_MIGRATED',
         15_000,
       );
+      assert.equal(unmigrated.body.state, 'waiting-for-postgres', JSON.stringify(unmigrated.body));
       await migrateUp('realtime', url);
       await withPool(url, async (db) => {
         const counts = await waitFor(
@@ -91,7 +89,7 @@ describe('savers and an unreachable Postgres', { timeout: 85_000 }, () => {
       await migrateUp('realtime', url);
       const name = new URL(url).pathname.slice(1);
       const pool = admin();
-      const saver = spawnSaver({ databaseUrl: url, group: 'outage', topicSuffix: suffix });
+      const saver = await spawnSaver({ databaseUrl: url, group: 'outage', topicSuffix: suffix });
       try {
         const txs = Array.from({ length: 20_000 }, (_, i) => transaction(i));
         await withProducer(config, (producer) => sendAll(producer, topics.transactions, messagesOf(txs, 'user_id'), 5000));
@@ -112,6 +110,7 @@ describe('savers and an unreachable Postgres', { timeout: 85_000 }, () => {
           20_000,
         );
         assert.equal(down.body.state, 'postgres-down');
+        assert.equal((down.body.postgres as { code?: string } | undefined)?.code, 'LM_ERR_POSTGRES_UNREACHABLE', JSON.stringify(down.body));
         await sleep(1_000);
         assert.equal(saver.child.exitCode, null, 'still running');
         await pool.query(`alter database ${name} allow_connections true`);
@@ -133,7 +132,13 @@ describe('savers and an unreachable Postgres', { timeout: 85_000 }, () => {
           );
           assert.ok(metrics.rows[0]?.same, 'the speed view counted every line once');
         });
-        assert.ok(saver.logs.some((l) => String(l.msg).includes('partitions resumed')));
+        const resumed = await waitFor(
+          () => healthOf(saver),
+          (h) => h.body.state === 'consuming',
+          10_000,
+        );
+        assert.equal(resumed.status, 200, `partitions resumed: ${JSON.stringify(resumed.body)}`);
+        assert.equal(resumed.body.postgres, undefined, 'no longer says Postgres is down');
       } finally {
         await pool.query(`alter database ${name} allow_connections true`).catch(() => undefined);
         saver.child.kill('SIGTERM');

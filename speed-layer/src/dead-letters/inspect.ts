@@ -3,6 +3,7 @@
  * with counts and the newest example, so an operator sees at a glance what broke and since when.
  */
 import type { Pool } from '@lambdamart/core';
+import { loadSaverSql } from '../saver-sql.ts';
 
 export interface DeadLetterFilter {
   /** Source topic, exactly. */
@@ -86,11 +87,6 @@ export async function listDeadLetters(pool: Pool, filter: DeadLetterFilter = {},
 
 /** One dead letter, whole; undefined when there is none with that id. */
 export async function showDeadLetter(pool: Pool, id: number): Promise<DeadLetter | undefined> {
-  const { rows } = await pool.query<DeadLetter>(
-    `select dead_letter_id::int as dead_letter_id, source_topic, source_partition, source_offset::int as source_offset,
-            message_key, reason, payload, ingested_at, replayed_at, replay_count
-     from dead_letters where dead_letter_id = $1`,
-    [id],
-  );
+  const { rows } = await pool.query<DeadLetter>((await loadSaverSql()).show_dead_letter, [id]);
   return rows[0];
 }

@@ -10,6 +10,7 @@
  * sends them again, which the savers' idempotent writes make harmless.
  */
 import { DeadLetterHeaders, type EventProducer, type OutgoingMessage, type Pool } from '@lambdamart/core';
+import { loadSaverSql } from '../saver-sql.ts';
 import { type DeadLetterFilter, whereOf } from './inspect.ts';
 
 /** Header a replayed message carries: the dead letter it came from. */
@@ -85,6 +86,7 @@ export async function replayDeadLetters(
   const again = Boolean(options.again && filter.ids);
   const chunk = options.chunk ?? 500;
   const maxBytes = options.maxBytes ?? 512 * 1024;
+  const sql = await loadSaverSql();
   const counts = await countMatching(pool, filter, again);
   const report: ReplayReport = {
     byTopic: {},
@@ -133,10 +135,7 @@ export async function replayDeadLetters(
         for (const request of splitBySize(messages, maxBytes)) await producer.send(topic, request);
         report.byTopic[topic] = (report.byTopic[topic] ?? 0) + messages.length;
       }
-      await client.query(
-        'update dead_letters set replayed_at = now(), replay_count = replay_count + 1 where dead_letter_id = any($1::bigint[])',
-        [rows.map((r) => r.dead_letter_id)],
-      );
+      await client.query(sql.mark_dead_letters_replayed, [rows.map((r) => r.dead_letter_id)]);
       await client.query('commit');
       report.sent += rows.length;
       after = Number(rows.at(-1)?.dead_letter_id ?? after);

@@ -1,3 +1,15 @@
-export * from './database.ts';
-export * from './factories.ts';
-export * from './kafka.ts';
+// Helpers for the speed layer's tests and the benchmarks (`@lambdamart/speed-layer/testing`).
+export { type RealtimeCounts, realtimeCounts, waitFor } from './database.ts';
+export {
+  badTransactionMessages,
+  CATEGORIES,
+  COUNTRIES,
+  cartEvent,
+  catalogRecord,
+  categoryOf,
+  PRODUCT_COUNT,
+  productId,
+  productView,
+  transaction,
+} from './factories.ts';
+export { createSaverTopics, deleteSaverTopics, messagesOf, randomSuffix, sendAll, withProducer } from './kafka.ts';

@@ -1,5 +1,6 @@
 /** `lambdamart speed` as a child process, for the crash, scale-out and outage tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 const main = resolve(import.meta.dirname, '..', '..', '..', 'cli', 'src', 'main.ts');
@@ -8,12 +9,31 @@ export interface SaverProcess {
   child: ChildProcess;
   /** Every log line so far (pino JSON), parsed. */
   logs: Record<string, unknown>[];
-  /** Resolves with the port of /health once the saver logged it. */
+  /** The port of /health and /metrics, chosen free before the saver starts (it may not answer yet). */
   metricsPort: Promise<number>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnSaver(options: { databaseUrl: string; group: string; topicSuffix: string; extraArgs?: string[] }): SaverProcess {
+/** A TCP port no one listens on right now (the OS picks it). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts a saver on a free port of its own, so that tests wait for its /health (healthOf), not for
+ * a line of its log.
+ */
+export async function spawnSaver(options: {
+  databaseUrl: string;
+  group: string;
+  topicSuffix: string;
+  extraArgs?: string[];
+}): Promise<SaverProcess> {
+  const port = await freePort();
   const child = spawn(
     process.execPath,
     [
@@ -26,7 +46,7 @@ export function spawnSaver(options: { databaseUrl: string; group: string; topicS
       '--topic-suffix',
       options.topicSuffix,
       '--metrics-port',
-      '0',
+      String(port),
       ...(options.extraArgs ?? []),
     ],
     {
@@ -35,10 +55,6 @@ export function spawnSaver(options: { databaseUrl: string; group: string; topicS
     },
   );
   const logs: Record<string, unknown>[] = [];
-  let resolvePort: (port: number) => void = () => undefined;
-  const metricsPort = new Promise<number>((r) => {
-    resolvePort = r;
-  });
   let pending = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     pending += chunk.toString('utf8');
@@ -48,7 +64,6 @@ export function spawnSaver(options: { databaseUrl: string; group: string; topicS
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;
         logs.push(entry);
-        if (typeof entry.metricsPort === 'number') resolvePort(entry.metricsPort);
       } catch {
         logs.push({ msg: line });
       }
@@ -58,11 +73,11 @@ export function spawnSaver(options: { databaseUrl: string; group: string; topicS
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
     child.once('exit', (code, signal) => r({ code, signal }));
   });
-  return { child, logs, metricsPort, exited };
+  return { child, logs, metricsPort: Promise.resolve(port), exited };
 }
 
+/** The saver's /health; rejects while it does not listen yet (waitFor retries it). */
 export async function healthOf(saver: SaverProcess): Promise<{ status: number; body: Record<string, unknown> }> {
-  const port = await saver.metricsPort;
-  const response = await fetch(`http://127.0.0.1:${port}/health`);
+  const response = await fetch(`http://127.0.0.1:${await saver.metricsPort}/health`);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }

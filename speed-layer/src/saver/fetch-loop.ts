@@ -1,0 +1,133 @@
+/**
+ * The fetch loop: each partition batch kafkajs fetches is checked against the position Postgres
+ * holds, run through the pipeline steps, its dead letters sent, and its staging rows queued for the
+ * partition's writer. kafkajs fetches again as soon as eachBatch returns, so fetching and
+ * validating overlap with Postgres writing.
+ */
+import type { Batch, EachBatchPayload } from 'kafkajs';
+import { prepareBatch, stagingRows } from '../batch.ts';
+import { firstBatchAction, nextOffsetAfter, storedBeyondLog, unsaved } from '../positions.ts';
+import { backoffMs, describeError, sleep } from '../retry.ts';
+import { readStoredOffset, readStoredOffsets, restartStoredOffset } from '../store.ts';
+import { enqueue, type Work, writersIdle } from './partition-queues.ts';
+import { withPostgres } from './postgres-outage.ts';
+import { saveCarefully } from './refused-batches.ts';
+import { partitionKey, type SaverRuntime } from './runtime.ts';
+import { sendDeadLetters } from './send-dead-letters.ts';
+
+/**
+ * One fetched partition batch: checked against the stored position, validated, turned into
+ * staging rows and queued for the partition's writer. A queue that grows past its bound pauses
+ * its partition until the writer catches up.
+ */
+export async function eachBatch(rt: SaverRuntime, payload: EachBatchPayload): Promise<void> {
+  const { batch } = payload;
+  const key = partitionKey(batch.topic, batch.partition);
+  const generation = rt.generation;
+  // Read in the same tick as isStale(): a position set by a seek (positionAll) is only trusted
+  // once that seek has landed, i.e. for batches fetched from the sought offset on.
+  let position = rt.positions.get(key);
+  if (rt.stopping || !payload.isRunning() || payload.isStale()) return;
+  const kind = rt.kindOf.get(batch.topic);
+  if (!kind) return;
+  if (!position) {
+    const stored = await withPostgres(
+      rt,
+      payload,
+      (client) => readStoredOffset(client, rt.sql, rt.group, batch.topic, batch.partition),
+      batch,
+    );
+    if (stored === undefined || generation !== rt.generation || payload.isStale()) return;
+    position = { stored, queued: stored, hinted: true, careful: false };
+    rt.positions.set(key, position);
+    const first = firstBatchAction(stored, fetchedOffset(batch));
+    if (first.action === 'seek') {
+      rt.logger.info(
+        { topic: batch.topic, partition: batch.partition, offset: first.offset },
+        'seeking to the offset stored in PostgreSQL',
+      );
+      rt.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: first.offset });
+      return;
+    }
+  }
+  if (storedBeyondLog(position.queued, batch.highWatermark)) {
+    // Without this, every message of the new log would look already saved and be skipped for good.
+    const from = position.queued as string;
+    const to = fetchedOffset(batch);
+    rt.logger.warn(
+      { topic: batch.topic, partition: batch.partition, storedOffset: from, highWatermark: batch.highWatermark, restartAt: to },
+      'the offset stored in PostgreSQL is past the end of the partition (topic recreated or Kafka data wiped): reading the new log from its start',
+    );
+    const restarted = await withPostgres(
+      rt,
+      payload,
+      (client) =>
+        restartStoredOffset(client, rt.sql, { group: rt.group, topic: batch.topic, partition: batch.partition }, from, to).then(() => true),
+      batch,
+    );
+    if (restarted === undefined || rt.positions.get(key) !== position) return;
+    position = { stored: to, queued: to, hinted: true, careful: false };
+    rt.positions.set(key, position);
+  }
+  const nextOffset = nextOffsetAfter(batch.lastOffset(), position.queued);
+  if (nextOffset === null) {
+    payload.resolveOffset(batch.lastOffset());
+    return;
+  }
+  const prepared = prepareBatch(kind, unsaved(batch.messages, position.queued));
+  if (!(await sendDeadLetters(rt, payload, prepared))) return;
+  if (rt.stopping || rt.positions.get(key) !== position) return;
+  if (position.careful) {
+    await saveCarefully(rt, payload, kind, position, nextOffset, prepared);
+    return;
+  }
+  const work: Work = {
+    expected: position.queued,
+    next: nextOffset,
+    staged: stagingRows(
+      kind,
+      prepared.valid.map((v) => v.event),
+    ),
+    deadLetters: prepared.deadLetters.map(({ raw, rawKey, ...row }) => row),
+    messages: prepared.valid.length + prepared.deadLetters.length,
+    highWatermark: batch.highWatermark,
+  };
+  position.queued = nextOffset;
+  payload.resolveOffset(batch.lastOffset());
+  enqueue(rt, key, kind, batch, work, payload);
+}
+
+/**
+ * Seeks every assigned partition to the offset stored in PostgreSQL. Needed on every assignment:
+ * kafkajs would otherwise resume from the group's Kafka offset, and a partition with nothing new
+ * after that offset never produces a batch that could be checked (see eachBatch for the batches
+ * fetched before this seek lands).
+ */
+export async function positionAll(rt: SaverRuntime, generation: number): Promise<void> {
+  // Saves in flight finish first, so that the offsets read below include them.
+  await writersIdle(rt);
+  for (let attempt = 0; !rt.stopping && generation === rt.generation; attempt++) {
+    try {
+      const stored = await readStoredOffsets(rt.pool, rt.sql, rt.group);
+      if (generation !== rt.generation || !rt.consumer) return;
+      for (const [topic, partitions] of Object.entries(rt.assignment)) {
+        for (const partition of partitions) {
+          const offset = stored.get(partitionKey(topic, partition)) ?? null;
+          rt.positions.set(partitionKey(topic, partition), { stored: offset, queued: offset, hinted: true, careful: false });
+          rt.consumer.seek({ topic, partition, offset: offset ?? '0' });
+        }
+      }
+      rt.logger.info('assigned partitions seek to the offsets stored in PostgreSQL');
+      return;
+    } catch (error) {
+      const wait = backoffMs(attempt);
+      rt.logger.warn({ error: describeError(error), retryInMs: wait }, 'reading the stored offsets failed; retrying');
+      await sleep(wait, rt.abort.signal);
+    }
+  }
+}
+
+/** The offset kafkajs fetched this batch from (not in its typings, but part of every Batch). */
+function fetchedOffset(batch: Batch): string {
+  return String((batch as Batch & { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? '0');
+}
