@@ -28,6 +28,14 @@ export const ErrorCodes = {
   LM_ERR_API_KAFKA_UNAVAILABLE: 'Kafka did not acknowledge the events (503)',
   LM_ERR_API_NOT_CONFIGURED: 'This process was started without the part the route needs (503)',
   LM_ERR_API_INTERNAL: 'An unexpected error; the log has the details (500)',
+  // batch layer
+  LM_ERR_BATCH_JOB_LOCKED: 'The batch job, or a job using the same tables, is running for another trigger; try again later or pass --wait',
+  LM_ERR_BATCH_UNKNOWN_JOB: 'No batch job has that name (`lambdamart batch list` shows them)',
+  LM_ERR_BATCH_DATA_QUALITY: 'A data-quality check that guards publication failed; the run rolled back and the last good warehouse stays',
+  LM_ERR_BATCH_JOBS_FAILED: 'More than one job of a batch run failed; the message names each',
+  LM_ERR_BATCH_PURGE_REFUSED: 'The purge was refused: its --older-than would delete events the warehouse or the lake still needs',
+  LM_ERR_BATCH_COPY_UNSUPPORTED: 'A bulk copy from DuckDB met a column type the binary COPY writer does not handle (a bug in a model or the job)',
+  LM_ERR_BATCH_EVENT_ID_STREAM: "The quality job could not read PostgreSQL's COPY stream of event ids (a bug, or a connection cut mid-row)",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
