@@ -33,8 +33,8 @@ export const ErrorCodes = {
   LM_ERR_BATCH_UNKNOWN_JOB: 'No batch job has that name (`lambdamart batch list` shows them)',
   LM_ERR_BATCH_DATA_QUALITY: 'A data-quality check that guards publication failed; the run rolled back and the last good warehouse stays',
   LM_ERR_BATCH_JOBS_FAILED: 'More than one job of a batch run failed; the message names each',
-  LM_ERR_BATCH_PURGE_REFUSED: 'The purge was refused: its --older-than would delete events the warehouse or the lake still needs',
-  LM_ERR_BATCH_COPY_UNSUPPORTED: 'A bulk copy from DuckDB met a column type the binary COPY writer does not handle (a bug in a model or the job)',
+  LM_ERR_BATCH_PURGE_REFUSED: "The purge was refused: --older-than must be at least 1d (a purge keeps today's events)",
+  LM_ERR_BATCH_COPY_UNSUPPORTED: 'A bulk copy from DuckDB met a column type the binary COPY writer does not handle (a bug)',
   LM_ERR_BATCH_EVENT_ID_STREAM: "The quality job could not read PostgreSQL's COPY stream of event ids (a bug, or a connection cut mid-row)",
 } as const;
 
