@@ -7,6 +7,7 @@ import { loadModel } from '@lambdamart/warehouse';
 import type { JobContext, JobResult } from '../../runner/job.ts';
 import { type FactTable, factTables } from '../../shared/fact-tables.ts';
 import { maxStagedIngestedAt, type StagedKind, stageRaw } from '../../shared/staging.ts';
+import { loadWarehouseSql } from '../../shared/warehouse-sql.ts';
 import { defaultLookbackMinutes, extractWindow, nextWatermark } from '../../shared/window.ts';
 
 export const stagedKinds: StagedKind[] = ['transactions', 'transactionItems', 'productViews', 'cartEvents'];
@@ -81,36 +82,15 @@ export async function conformDimensions(wh: PoolClient): Promise<void> {
  */
 async function insertNewRows(ctx: JobContext, fact: FactTable, relistedFrom: Date | null): Promise<number> {
   const { wh } = ctx;
-  const model = await loadModel(fact);
-  const eventTime = fact === 'fact_sales' ? 'transaction_timestamp' : 'event_timestamp';
-  const described = await wh.query(`select * from (${model}) described limit 0`);
-  const columns = described.fields.map((f) => f.name).join(', ');
-  const insert = (onConflict: string) =>
+  await wh.query(`create temp view fact_rows as ${await loadModel(fact)}`);
+  const described = await wh.query('select * from fact_rows limit 0');
+  const insert = async (onConflict: string) =>
     wh.query<{ n: number }>(
-      `with loaded as (
-         insert into ${fact} (${columns})
-         select * from (${model}) as fact_rows
-         where not exists (select from fact_lookback_keys k where k.fact = $2 and k.event_id = fact_rows.event_id::text)
-         ${onConflict}
-         returning event_id, event_date, ingested_at, ${eventTime} as event_time,
-                   date_id, customer_id, product_id_pk, geography_id, user_id, product_id
-       ),
-       kept as (
-         insert into loaded_fact_rows
-         select $2, event_id::text, event_date, event_time, date_id, customer_id, product_id_pk, geography_id, user_id, product_id
-         from loaded
-       ),
-       recorded as (
-         insert into fact_load_dates (run_id, fact, event_date, rows)
-         select $1, $2, event_date, count(*) from loaded group by event_date
-         returning rows
-       ),
-       listed as (
-         insert into fact_lookback_keys (fact, event_id, ingested_at)
-         select $2, event_id::text, ingested_at from loaded where ingested_at > $3
-       )
-       select coalesce(sum(rows), 0)::bigint as n from recorded`,
-      [ctx.runId, fact, relistedFrom],
+      await loadWarehouseSql('facts/insert_new_rows', {
+        literals: { fact, run_id: ctx.runId, relisted_from: relistedFrom?.toISOString() ?? 'infinity' },
+        identifiers: { fact, event_time: fact === 'fact_sales' ? 'transaction_timestamp' : 'event_timestamp' },
+        fragments: { columns: described.fields.map((f) => f.name).join(', '), on_conflict: onConflict },
+      }),
     );
   await wh.query('savepoint insert_new_rows');
   try {
@@ -122,5 +102,8 @@ async function insertNewRows(ctx: JobContext, fact: FactTable, relistedFrom: Dat
     await wh.query('rollback to savepoint insert_new_rows');
     const { rows } = await insert('on conflict (event_id, event_date) do nothing');
     return rows[0]?.n ?? 0;
+  } finally {
+    // Not after a failure other than the unique violation: the job's transaction is aborted, and its rollback drops the view.
+    await wh.query('drop view if exists fact_rows').catch(() => undefined);
   }
 }

@@ -6,6 +6,7 @@
 import type { PoolClient } from '@lambdamart/core';
 import type { JobContext } from '../../runner/job.ts';
 import { type FactTable, factTables, partitionRange } from '../../shared/fact-tables.ts';
+import { loadWarehouseSql } from '../../shared/warehouse-sql.ts';
 
 /** The triggers of migration 0006 that log the changes a scoped run relies on. */
 const changeLogTriggers = [
@@ -91,16 +92,7 @@ async function fullCheckReason(ctx: JobContext, covered: Coverage | null): Promi
 /** Every row: every date each fact can hold, every partition, every natural key. */
 async function scopeEverything(wh: PoolClient, partitions: FactPartition[]): Promise<void> {
   await addPartitionDates(wh, partitions);
-  await wh.query(
-    `insert into quality.checked_since (everything, first_new_xid, running_xids, new_partitions) values (true, '0', '{}', $1::oid[])`,
-    [partitions.map((p) => p.oid)],
-  );
-  await wh.query(
-    `insert into quality.checked_keys (dimension, natural_key)
-     select distinct 'dim_products', product_id from dim_products
-     union all
-     select distinct 'dim_customers', user_id from dim_customers`,
-  );
+  await wh.query(await loadWarehouseSql('quality/scope_everything', { literals: { new_partitions: oidArray(partitions) } }));
 }
 
 /** The dates the partitions can hold: a bounded one's range, a default one's rows' dates. */
@@ -120,70 +112,19 @@ async function addPartitionDates(wh: PoolClient, partitions: FactPartition[]): P
 /** The rows, natural keys and moved versions changed since `covered` (see the module comment). */
 async function scopeChangesSince(wh: PoolClient, covered: Coverage, newPartitions: FactPartition[]): Promise<void> {
   await addPartitionDates(wh, newPartitions);
-  await wh.query(
-    `insert into quality.checked_dates (fact, event_date)
-     select fact, event_date from fact_load_dates where run_id > $1
-     union
-     select fact, event_date from quality.fact_updates where not pg_visible_in_snapshot(written_by, $2::pg_snapshot)
-     except
-     select fact, event_date from quality.checked_dates`,
-    [covered.factsRunId, covered.snapshot],
-  );
-  // A row version is newer than the snapshot when its xmin is at or past the snapshot's xmax, or
-  // was running then. xmin is a 32-bit xid: age() compares it with the snapshot's in that space.
   const { xmax, running } = thirtyTwoBitXids(covered.snapshot);
-  await wh.query(
-    `insert into quality.checked_since (everything, first_new_xid, running_xids, new_partitions) values (false, $1::xid, $2::xid[], $3::oid[])`,
-    [xmax, running, newPartitions.map((p) => p.oid)],
-  );
-  await wh.query(
-    `insert into quality.checked_keys (dimension, natural_key)
-     select 'dim_products', product_id from dim_products where age(xmin) <= age($1::xid) or xmin = any($2::xid[])
-     union
-     select 'dim_customers', user_id from dim_customers where age(xmin) <= age($1::xid) or xmin = any($2::xid[])
-     union
-     select dimension, natural_key from quality.dimension_changes
-     where dimension in ('dim_products', 'dim_customers') and not pg_visible_in_snapshot(written_by, $3::pg_snapshot)`,
-    [xmax, running, covered.snapshot],
-  );
-  await wh.query(
-    `insert into quality.moved_versions (dimension, key, moved_from, moved_to)
-     with changed as (
-       select distinct dimension, key, natural_key, effective_from, coalesce(effective_to, 'infinity') as effective_to
-       from quality.dimension_changes
-       where key is not null and not pg_visible_in_snapshot(written_by, $1::pg_snapshot)
-     ),
-     now_valid as (
-       select 'dim_products' as dimension, product_id_pk as key, product_id as natural_key,
-              effective_from, coalesce(effective_to, 'infinity') as effective_to
-       from dim_products where product_id_pk in (select key from changed where dimension = 'dim_products')
-       union all
-       select 'dim_customers', customer_id, user_id, effective_from, coalesce(effective_to, 'infinity')
-       from dim_customers where customer_id in (select key from changed where dimension = 'dim_customers')
-       union all
-       select 'dim_date', date_id, full_date::text, full_date::timestamptz, (full_date + 1)::timestamptz
-       from dim_date where date_id in (select key from changed where dimension = 'dim_date')
-       union all
-       select 'dim_geography', geography_id, country, '-infinity', 'infinity'
-       from dim_geography where geography_id in (select key from changed where dimension = 'dim_geography')
-     ),
-     -- All of the old validity when the row is gone or stands for another natural key; else
-     -- what it no longer covers: before its new start and after its new end.
-     moved as (
-       select c.dimension, c.key, c.effective_from as moved_from, c.effective_to as moved_to
-       from changed c left join now_valid n on n.dimension = c.dimension and n.key = c.key
-       where n.key is null or n.natural_key <> c.natural_key
-       union all
-       select c.dimension, c.key, c.effective_from, least(c.effective_to, n.effective_from)
-       from changed c join now_valid n on n.dimension = c.dimension and n.key = c.key and n.natural_key = c.natural_key
-       union all
-       select c.dimension, c.key, greatest(c.effective_from, n.effective_to), c.effective_to
-       from changed c join now_valid n on n.dimension = c.dimension and n.key = c.key and n.natural_key = c.natural_key
-     )
-     select distinct dimension, key, moved_from, moved_to from moved where moved_from < moved_to`,
-    [covered.snapshot],
-  );
+  const literals = {
+    facts_run_id: covered.factsRunId,
+    covered_snapshot: covered.snapshot,
+    first_new_xid: xmax,
+    running_xids: `{${running.join(',')}}`,
+    new_partitions: oidArray(newPartitions),
+  };
+  await wh.query(await loadWarehouseSql('quality/scope_changes', { literals }));
 }
+
+/** The partitions' oids as a PostgreSQL array literal. */
+const oidArray = (partitions: readonly FactPartition[]) => `{${partitions.map((p) => p.oid).join(',')}}`;
 
 /** A snapshot's xmax and running xids ("xmin:xmax:xip,...", 64-bit) as 32-bit xids. */
 export function thirtyTwoBitXids(snapshot: string): { xmax: string; running: string[] } {
@@ -194,13 +135,6 @@ export function thirtyTwoBitXids(snapshot: string): { xmax: string; running: str
 
 /** Records this run's scope as checked (after the filters are saved: saveFilters). */
 export async function recordCoverage(wh: PoolClient, scope: Scope): Promise<void> {
-  await wh.query(
-    `insert into quality.coverage (covered, facts_run_id, fact_partitions) values ($1::pg_snapshot, $2, $3::oid[])
-     on conflict (only_row) do update
-     set covered = excluded.covered, facts_run_id = excluded.facts_run_id, fact_partitions = excluded.fact_partitions, checked_at = now()`,
-    [scope.snapshot, scope.factsRunId, scope.partitions.map((p) => p.oid)],
-  );
-  // What this snapshot shows has been checked now (by this run or an earlier one).
-  await wh.query('delete from quality.fact_updates where pg_visible_in_snapshot(written_by, $1::pg_snapshot)', [scope.snapshot]);
-  await wh.query('delete from quality.dimension_changes where pg_visible_in_snapshot(written_by, $1::pg_snapshot)', [scope.snapshot]);
+  const literals = { snapshot: scope.snapshot, facts_run_id: scope.factsRunId, fact_partitions: oidArray(scope.partitions) };
+  await wh.query(await loadWarehouseSql('quality/record_coverage', { literals }));
 }
