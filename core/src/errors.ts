@@ -40,6 +40,14 @@ export const ErrorCodes = {
     'The dead-letter topic refuses the dead letters or cannot be reached; the partition is paused and retried: check the topic exists, its max.message.bytes and its ACLs',
   LM_ERR_SPEED_CONSUMER_CRASHED:
     "The savers' Kafka consumer crashed; it is restarted (by kafkajs, or by the savers after a backoff): see /health `lastCrash`",
+  // batch layer
+  LM_ERR_BATCH_JOB_LOCKED: 'The batch job, or a job using the same tables, is running for another trigger; try again later or pass --wait',
+  LM_ERR_BATCH_UNKNOWN_JOB: 'No batch job has that name (`lambdamart batch list` shows them)',
+  LM_ERR_BATCH_DATA_QUALITY: 'A data-quality check that guards publication failed; the run rolled back and the last good warehouse stays',
+  LM_ERR_BATCH_JOBS_FAILED: 'More than one job of a batch run failed; the message names each',
+  LM_ERR_BATCH_PURGE_REFUSED: "The purge was refused: --older-than must be at least 1d (a purge keeps today's events)",
+  LM_ERR_BATCH_COPY_UNSUPPORTED: 'A bulk copy from DuckDB met a column type the binary COPY writer does not handle (a bug)',
+  LM_ERR_BATCH_EVENT_ID_STREAM: "The quality job could not read PostgreSQL's COPY stream of event ids (a bug, or a connection cut mid-row)",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
