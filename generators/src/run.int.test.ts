@@ -3,11 +3,11 @@
  * topics, and a generator killed with SIGTERM mid-run loses nothing it reported as sent.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { spawnCli } from '@lambdamart/cli-launch';
 import { createKafka, createKafkaProducer, loadConfig, Topics } from '@lambdamart/core';
 import { countMessages, createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 import { importCsv, planImport } from './csv/import.ts';
@@ -69,17 +69,17 @@ describe('generator into Kafka', () => {
 
   it('loses nothing that it reported as sent when SIGTERM stops it mid-run', async () => {
     const before = await countAll(renames);
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'cli/src/main.ts'), 'generate', '--rate', 'max', '--seed', '9', '--topic-suffix', suffix, '--json'],
-      { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnCli(['generate', '--rate', 'max', '--seed', '9', '--topic-suffix', suffix, '--json'], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       stdout += d;
     });
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       stderr += d;
     });
     const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
