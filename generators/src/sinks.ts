@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { type EventProducer, LambdamartError, type OutgoingMessage, type TopicMessages } from '@lambdamart/core';
-import type { GeneratedEvent } from './generate.ts';
+import type { GeneratedEvent } from './generated-event.ts';
 
 export interface EventSink {
   /** `values[i]` is the serialized payload of `events[i]`. Resolves when the batch is stored. */

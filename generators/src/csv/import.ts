@@ -21,7 +21,7 @@ import { finished } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { type CatalogRecord, type EventKind, LambdamartError, Topics, type TransactionLine, validateEvent } from '@lambdamart/core';
 import { parse } from 'csv-parse';
-import type { GeneratedEvent } from '../generate.ts';
+import type { GeneratedEvent } from '../generated-event.ts';
 import type { EventSink } from '../sinks.ts';
 import {
   type CatalogEntry,
