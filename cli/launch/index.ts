@@ -40,19 +40,24 @@ export interface CliResult {
   stderr: string;
 }
 
+/** What a child writes, gathered as it comes: read the fields once it has exited. */
+export function collectOutput(child: ChildProcess): { stdout: string; stderr: string } {
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (chunk) => {
+    output.stdout += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output.stderr += chunk;
+  });
+  return output;
+}
+
 /** Runs `lambdamart <args>` to its end without blocking; resolves with its exit code and output. */
 export function runCli(args: readonly string[], options: Omit<SpawnOptions, 'stdio'> = {}): Promise<CliResult> {
   const child = spawnCli(args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
+  const output = collectOutput(child);
   return new Promise((done, fail) => {
     child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
+    child.on('close', (code) => done({ code, ...output }));
   });
 }
