@@ -15,14 +15,15 @@
  * anew on each run, so that "the last 24 hours" holds. Ends with one JSON line (DESIGN.md, "Benchmarks"). Run it as
  * `flock /tmp/lambdamart-bench.lock npm run bench:api [-- --events 100000]`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runJobs } from '@lambdamart/batch-layer';
+import { spawnCli } from '@lambdamart/cli-launch';
 import { createPool, loadConfigOrExit } from '@lambdamart/core';
 import { databaseUrl } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
@@ -52,7 +53,6 @@ for (const [flag, value] of [
   }
 }
 
-const root = resolve(import.meta.dirname, '..', '..');
 const config = loadConfigOrExit({ ...process.env, LOG_LEVEL: 'warn' });
 const log = (line: string) => process.stderr.write(`[bench:api] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -231,7 +231,7 @@ interface RunningApi {
 
 async function startApi(cache: 'on' | 'off'): Promise<RunningApi> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'cli/src/main.ts'), 'serve'], {
+  const child = spawnCli(['serve'], {
     env: {
       ...process.env,
       REALTIME_DATABASE_URL: rtUrl,

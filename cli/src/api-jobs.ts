@@ -2,7 +2,16 @@
  * The API's job trigger, built on the batch layer's runner. It lives in the cli, which may import
  * every layer, and is injected into the API, which imports core only (DESIGN.md's layout).
  */
-import { type BatchPools, closeBatchPools, createBatchPools, JobLockedError, jobNames, planJobs, runJob } from '@lambdamart/batch-layer';
+import {
+  type BatchPools,
+  closeBatchPools,
+  createBatchPools,
+  JobLockedError,
+  jobNames,
+  planJobs,
+  runJob,
+  UnknownJobError,
+} from '@lambdamart/batch-layer';
 import type { Config, Logger } from '@lambdamart/core';
 import type { JobTrigger } from '@lambdamart/serving-api';
 
@@ -17,7 +26,8 @@ export function batchJobTrigger(config: Config, logger: Logger, pools: BatchPool
     jobs: jobNames,
     trigger(name, options) {
       const [job] = planJobs([name]);
-      if (!job) return Promise.reject(new Error(`unknown batch job ${name}`));
+      // planJobs throws for an unknown name; this only tells the compiler so.
+      if (!job) return Promise.reject(new UnknownJobError(name));
       return new Promise((resolve, reject) => {
         const run = runJob(
           config,

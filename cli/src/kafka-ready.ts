@@ -5,7 +5,7 @@
  * for that topic-partition" or "coordinator is loading". `stack up` waits here until one round
  * trip of each kind that the layers make succeeds, so that nothing downstream retries around it.
  */
-import { type Config, createKafka, createKafkaProducer, type TopicSpec } from '@lambdamart/core';
+import { type Config, createKafka, createKafkaProducer, LambdamartError, type TopicSpec } from '@lambdamart/core';
 import type { Admin, Kafka } from 'kafkajs';
 
 /** A topic of the stack's own, one partition, where the probe writes one small message per check. */
@@ -82,7 +82,8 @@ export async function waitForKafkaReady(config: Config, topics: readonly TopicSp
       } catch (error) {
         last = error instanceof Error ? error.message : String(error);
       }
-      if (Date.now() > deadline) throw new Error(`Kafka was not ready within ${Math.round(timeoutMs / 1000)} s (${last})`);
+      if (Date.now() > deadline)
+        throw new LambdamartError('LM_ERR_KAFKA_NOT_READY', `Kafka was not ready within ${Math.round(timeoutMs / 1000)} s (${last})`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   } finally {

@@ -103,8 +103,7 @@ export async function stackUp(config: Config, options: StackOptions = {}): Promi
   try {
     await waitForKafkaReady(config, allTopics);
   } catch (error) {
-    throw new LambdamartError('LM_ERR_STACK_START', `kafka is up but not ready: ${(error as Error).message}`, {
-      retriable: true,
+    throw new LambdamartError('LM_ERR_KAFKA_NOT_READY', `kafka is up but not ready: ${(error as Error).message}`, {
       hint: `see ${config.dataDir}/kafka/server.log`,
     });
   }

@@ -49,7 +49,6 @@ export async function describeTopics(config: Config, topics: readonly TopicSpec[
 export function kafkaUnreachable(config: Config, cause: unknown): LambdamartError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new LambdamartError('LM_ERR_KAFKA_UNREACHABLE', `Kafka at ${config.kafka.brokers.join(',')} did not answer: ${reason}`, {
-    retriable: true,
     hint: 'start it with `lambdamart stack up`, or check KAFKA_BROKERS',
     cause,
   });

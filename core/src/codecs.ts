@@ -10,6 +10,7 @@ import { decompress as zstdDecompress } from 'fzstd';
 import kafkajs from 'kafkajs';
 import lz4 from 'lz4js';
 import snappy from 'snappyjs';
+import { LambdamartError } from './errors.ts';
 
 // kafkajs is CommonJS and defines CompressionCodecs in a way Node's named-export detection misses.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
@@ -32,10 +33,18 @@ export function snappyDecompress(buffer: Buffer): Buffer {
     const blocks: Buffer[] = [];
     let at = XERIAL_HEADER_BYTES;
     while (at < buffer.length) {
-      if (at + 4 > buffer.length) throw new Error(`snappy (xerial): a block length is cut off at byte ${at} of ${buffer.length}`);
+      if (at + 4 > buffer.length)
+        throw new LambdamartError(
+          'LM_ERR_KAFKA_BATCH_CORRUPT',
+          `snappy (xerial): a block length is cut off at byte ${at} of ${buffer.length}`,
+        );
       const length = buffer.readUInt32BE(at);
       at += 4;
-      if (at + length > buffer.length) throw new Error(`snappy (xerial): a block of ${length} bytes runs past the end at byte ${at}`);
+      if (at + length > buffer.length)
+        throw new LambdamartError(
+          'LM_ERR_KAFKA_BATCH_CORRUPT',
+          `snappy (xerial): a block of ${length} bytes runs past the end at byte ${at}`,
+        );
       blocks.push(Buffer.from(snappy.uncompress(buffer.subarray(at, at + length))));
       at += length;
     }
@@ -66,7 +75,10 @@ const lz4Codec: KafkaCodec = {
 
 const zstdCodec: KafkaCodec = {
   compress: async () => {
-    throw new Error('zstd compression is not supported for producing (only decompression); produce with gzip or none');
+    throw new LambdamartError(
+      'LM_ERR_KAFKA_CODEC_UNSUPPORTED',
+      'zstd compression is not supported for producing (only decompression); produce with gzip or none',
+    );
   },
   decompress: async (buffer) => zstdDecompressBuffer(buffer),
 };

@@ -30,16 +30,19 @@ const port = z.coerce
   .min(1, { message: 'a TCP port between 1 and 65535' })
   .max(65535, { message: 'a TCP port between 1 and 65535' });
 
+/** `a, b,,c` -> ['a', 'b', 'c']: the entries of a comma-separated variable, trimmed, empty ones dropped. */
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 const EnvSchema = z.object({
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((broker) => broker.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine((brokers) => brokers.length > 0 && brokers.every((broker) => hostPort.test(broker)), {
       message: 'a comma-separated list of host:port, e.g. 127.0.0.1:9092',
     }),
@@ -81,12 +84,7 @@ const EnvSchema = z.object({
   API_CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((origin) => origin.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine((origins) => origins.every((origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin)), {
       message: 'a comma-separated list of origins such as https://bi.example.com (or * for any)',
     }),

@@ -1,16 +1,34 @@
 /**
- * One catalogue of errors with stable codes. `retriable` tells a retry policy whether trying
- * again can help (a broker that is restarting) or not (a bad config value).
+ * One catalogue of errors with stable codes: what each means, in one line. The README's "Error
+ * codes" section says what to do about each; `errors.test.ts` fails when the two disagree.
+ * Each area adds its codes in a block of its own.
  */
 export const ErrorCodes = {
+  // The stack, the config and the clients: any command can meet these.
   LM_ERR_CONFIG_INVALID: 'An environment variable has a value that is not allowed',
   LM_ERR_FLAG_INVALID: 'A command-line flag has a value that is not allowed',
   LM_ERR_STACK_START: 'A component of the local stack failed to start',
-  LM_ERR_STACK_DOWN: 'A component of the local stack is not running',
+  LM_ERR_STACK_DOWN: 'lambdamart stack down could not stop a component of the local stack',
   LM_ERR_POSTGRES_UNREACHABLE: 'PostgreSQL refused or dropped the connection',
   LM_ERR_KAFKA_UNREACHABLE: 'No Kafka broker answered',
+  LM_ERR_KAFKA_NOT_READY: 'Kafka answered but could not yet serve the topics (leaders, group coordinator, produce)',
+  LM_ERR_KAFKA_BATCH_CORRUPT: 'A compressed Kafka record batch is cut off or damaged',
+  LM_ERR_KAFKA_CODEC_UNSUPPORTED: 'A producer asked for a compression codec that can only be read, not written',
+  LM_ERR_SERVICE_TIMEOUT: 'Kafka or a database did not answer within the time allowed',
   LM_ERR_MIGRATION_FAILED: 'A database migration failed',
+  LM_ERR_MIGRATION_FILE_MISSING: 'A migration has its .up.sql file but no .down.sql file',
+  LM_ERR_SQL_MODEL_PARAMETER: "A SQL model uses a :'parameter' that was given no value",
   LM_ERR_SPEED_CONSUMER_FAILED: "The savers' Kafka consumer kept crashing with an error it cannot retry",
+  // The generator and the CSV import (lambdamart generate, lambdamart import).
+  LM_ERR_GENERATOR_MIX_INVALID: 'The --mix of event kinds is not one the generator can produce',
+  LM_ERR_GENERATOR_OPTION_INVALID: 'A generator option has a value the generator cannot use',
+  LM_ERR_IMPORT_FILE_UNREADABLE: 'The CSV file to import cannot be opened',
+  LM_ERR_IMPORT_FILE_EMPTY: 'The CSV file to import has no rows',
+  LM_ERR_IMPORT_MAP_INVALID: 'A --map entry is not column=field, or names an unknown column or field',
+  LM_ERR_IMPORT_FIELD_UNMAPPED: 'A field the event type needs matches no column of the CSV',
+  // Dashboards as code (npm run grafana:build, npm run grafana:check-sql).
+  LM_ERR_GRAFANA_PANEL_LAYOUT: 'A dashboard panel does not fit the 24-column grid',
+  LM_ERR_GRAFANA_QUERY_EXPANSION: 'A dashboard query uses a Grafana macro or template variable the SQL check cannot expand',
   // The REST API: each answer's JSON body carries one of these as `code` (HTTP status beside it).
   LM_ERR_API_VALIDATION: 'The request has a parameter, header or body field that is not allowed (400)',
   LM_ERR_API_EVENT_INVALID: 'An event sent to POST /events breaks its contract (400)',
@@ -52,16 +70,36 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/**
+ * The codes where trying the same thing again can help (a broker that is restarting, a database
+ * coming back), and only those: a retry policy decides from this alone (the KafkaJS habit), so a
+ * bad config value or a damaged batch fails at once instead of being retried in vain.
+ */
+export const RetriableErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  // The stack, the config and the clients.
+  'LM_ERR_POSTGRES_UNREACHABLE',
+  'LM_ERR_KAFKA_UNREACHABLE',
+  'LM_ERR_KAFKA_NOT_READY',
+  'LM_ERR_SERVICE_TIMEOUT',
+  // The REST API: the answers that come with Retry-After, or that a moment later can differ.
+  'LM_ERR_API_JOB_RUNNING',
+  'LM_ERR_API_IDEMPOTENCY_IN_FLIGHT',
+  'LM_ERR_API_RATE_LIMITED',
+  'LM_ERR_API_DATABASE_UNAVAILABLE',
+  'LM_ERR_API_KAFKA_UNAVAILABLE',
+]);
+
 export class LambdamartError extends Error {
   readonly code: ErrorCode;
+  /** From the code alone (`RetriableErrorCodes`): an instance never says otherwise. */
   readonly retriable: boolean;
   readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { retriable?: boolean; hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LambdamartError';
     this.code = code;
-    this.retriable = options.retriable ?? false;
+    this.retriable = RetriableErrorCodes.has(code);
     this.hint = options.hint;
   }
 

@@ -35,6 +35,6 @@ export function postgresUnreachable(connectionString: string, cause: unknown): L
   return new LambdamartError(
     'LM_ERR_POSTGRES_UNREACHABLE',
     `PostgreSQL at ${describePostgresUrl(connectionString)} refused the connection: ${reason}`,
-    { retriable: true, hint: 'start it with `lambdamart stack up`, or check REALTIME_DATABASE_URL / WAREHOUSE_DATABASE_URL', cause },
+    { hint: 'start it with `lambdamart stack up`, or check REALTIME_DATABASE_URL / WAREHOUSE_DATABASE_URL', cause },
   );
 }

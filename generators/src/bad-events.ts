@@ -2,34 +2,9 @@
  * Deliberately bad events (`--bad-rate`): what a real source sends now and then, so that the
  * dead-letter path gets exercised. Each is derived from a good event and marked with its kind.
  */
-import type { GeneratedEvent } from './generate.ts';
+import { type BadEventKind, BadEventKinds } from './bad-event-kinds.ts';
+import type { GeneratedEvent } from './generated-event.ts';
 import type { Rng } from './random.ts';
-
-export const BadEventKinds = [
-  'malformed_json',
-  'missing_field',
-  'negative_quantity',
-  'wrong_total',
-  'unknown_product',
-  'duplicate_id',
-] as const;
-
-export type BadEventKind = (typeof BadEventKinds)[number];
-
-/** Bad kinds that break the contract: the speed layer sends them to the dead letters. */
-export const InvalidEventKinds = ['malformed_json', 'missing_field', 'negative_quantity', 'wrong_total'] as const;
-export type InvalidEventKind = (typeof InvalidEventKinds)[number];
-
-/**
- * Bad kinds that are valid events: an id the catalog never had (saved, its category 'Unknown')
- * and a redelivery (absorbed by idempotent writes). Neither reaches the dead letters.
- */
-export const UnusualEventKinds = ['unknown_product', 'duplicate_id'] as const;
-export type UnusualEventKind = (typeof UnusualEventKinds)[number];
-
-export function isInvalidKind(kind: BadEventKind): kind is InvalidEventKind {
-  return (InvalidEventKinds as readonly string[]).includes(kind);
-}
 
 const requiredField: Record<string, string[]> = {
   view: ['user_id', 'timestamp', 'product_id', 'event_id'],

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type CatalogRecord, toCents, validateEvent } from '@lambdamart/core';
-import { type GeneratedEvent, generateEvents, serializeEvent } from './generate.ts';
+import { generateEvents, serializeEvent } from './generate.ts';
+import type { GeneratedEvent } from './generated-event.ts';
 import { expectedMix, funnelFor, parseMix } from './mix.ts';
 import { Rng } from './random.ts';
 

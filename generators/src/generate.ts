@@ -3,8 +3,9 @@
  * removals, purchases of what was carted) in event-time order. Pure and deterministic: the same
  * options give the same events, ids included. Kafka, files and benchmarks all read this iterable.
  */
-import { type CartEvent, type CatalogRecord, type ProductViewEvent, Topics, type TransactionEvent } from '@lambdamart/core';
-import { type BadEventKind, makeBadEvent } from './bad-events.ts';
+import { type CartEvent, type ProductViewEvent, Topics, type TransactionEvent } from '@lambdamart/core';
+import { makeBadEvent } from './bad-events.ts';
+import type { GeneratedEvent } from './generated-event.ts';
 import { DefaultMix, type EventMix, expectedMix, type Funnel, funnelFor } from './mix.ts';
 import { Rng, WeightedSampler } from './random.ts';
 import { MaxSeasonality, seasonality } from './seasonality.ts';
@@ -19,32 +20,6 @@ import {
   type Product,
   productSampler,
 } from './world.ts';
-
-export type GeneratedKind = 'catalog' | 'view' | 'cart' | 'transaction';
-
-interface EventByKind {
-  catalog: CatalogRecord;
-  view: ProductViewEvent;
-  cart: CartEvent;
-  transaction: TransactionEvent;
-}
-
-export type GeneratedEvent = {
-  [K in GeneratedKind]: {
-    kind: K;
-    topic: string;
-    /** The message key: user_id for user events, product_id for catalog records. */
-    key: string;
-    /** Event time in epoch milliseconds. */
-    time: number;
-    /** The event object; for a bad event, what was sent (possibly invalid on purpose). */
-    event: EventByKind[K];
-    /** Set on deliberately bad events (`--bad-rate`), which exercise the dead-letter path. */
-    bad?: BadEventKind;
-    /** The payload when it is not JSON.stringify(event): malformed JSON. */
-    raw?: string;
-  };
-}[GeneratedKind];
 
 export interface GeneratorOptions {
   seed?: number;

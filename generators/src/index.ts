@@ -1,13 +1,22 @@
-export * from './bad-events.ts';
-export * from './csv/convert.ts';
-export * from './csv/detect.ts';
-export * from './csv/import.ts';
-export * from './csv/mapping.ts';
-export * from './csv/values.ts';
-export * from './generate.ts';
-export * from './mix.ts';
-export * from './random.ts';
-export * from './run.ts';
-export * from './send.ts';
-export * from './sinks.ts';
-export * from './world.ts';
+/** What the CLI, the benchmarks and the tests use of the generators: generate, send, import. */
+
+export { type BadEventKind, isInvalidKind } from './bad-event-kinds.ts';
+// CSV import.
+export {
+  describePlan,
+  type ImportOptions,
+  type ImportPlan,
+  type ImportProgress,
+  type ImportSummary,
+  importCsv,
+  planImport,
+} from './csv/import.ts';
+export { type ImportType, ImportTypes, parseMapOption } from './csv/mapping.ts';
+// Synthetic events.
+export { GeneratorDefaults, type GeneratorOptions, generateEvents, serializeEvent } from './generate.ts';
+export type { GeneratedEvent } from './generated-event.ts';
+export { DefaultMix, type EventMix, parseMix } from './mix.ts';
+export { generatorOptionsFor, MaxRateEventTimeRate, type RunGeneratorOptions, runGenerator } from './run.ts';
+// Sending: to Kafka or a JSON-lines file.
+export { type GeneratorSummary, type SendOptions, sendEvents } from './send.ts';
+export { type EventSink, jsonlSink, kafkaSink } from './sinks.ts';

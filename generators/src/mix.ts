@@ -4,6 +4,13 @@
  * cannot be drawn independently: it is turned into funnel probabilities, in expectation exact.
  */
 
+import { LambdamartError } from '@lambdamart/core';
+
+/** A --mix the funnel cannot produce, and why. */
+function invalidMix(message: string): LambdamartError {
+  return new LambdamartError('LM_ERR_GENERATOR_MIX_INVALID', message);
+}
+
 export interface EventMix {
   view: number;
   cart: number;
@@ -32,9 +39,9 @@ export function parseMix(text: string): EventMix {
   const seen = new Set<string>();
   for (const part of text.split(',')) {
     const match = /^\s*(view|cart|transaction)s?\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
-    if (!match) throw new Error(`"${part.trim()}" is not kind=weight with kind view, cart or transaction`);
+    if (!match) throw invalidMix(`"${part.trim()}" is not kind=weight with kind view, cart or transaction`);
     const kind = match[1] as keyof EventMix;
-    if (seen.has(kind)) throw new Error(`${kind} is given twice`);
+    if (seen.has(kind)) throw invalidMix(`${kind} is given twice`);
     seen.add(kind);
     mix[kind] = Number(match[2]);
   }
@@ -53,12 +60,12 @@ function nonEmptyCartProbability(meanViews: number, addRate: number, removeRate:
 /** Funnel probabilities whose expected event counts match the mix; throws when no funnel can. */
 export function funnelFor(mix: EventMix): Funnel {
   const total = mix.view + mix.cart + mix.transaction;
-  if (!(total > 0)) throw new Error('the mix needs a positive weight');
-  if (mix.view <= 0) throw new Error('every session starts with a view: view must be > 0');
-  if (mix.cart <= 0 && mix.transaction > 0) throw new Error('every purchase follows a cart event: cart must be > 0 when transaction is');
+  if (!(total > 0)) throw invalidMix('the mix needs a positive weight');
+  if (mix.view <= 0) throw invalidMix('every session starts with a view: view must be > 0');
+  if (mix.cart <= 0 && mix.transaction > 0) throw invalidMix('every purchase follows a cart event: cart must be > 0 when transaction is');
   const addRate = mix.cart / (mix.view * (1 + RemoveRate));
   if (addRate > 1) {
-    throw new Error(`cart events can be at most ${(1 + RemoveRate).toFixed(2)}x the views (each add follows a view, some are removed)`);
+    throw invalidMix(`cart events can be at most ${(1 + RemoveRate).toFixed(2)}x the views (each add follows a view, some are removed)`);
   }
   const txPerView = mix.transaction / mix.view;
   // Long sessions are realistic, short ones buy more per view: use the longest that reaches the mix.
@@ -67,7 +74,7 @@ export function funnelFor(mix: EventMix): Funnel {
     const purchaseRate = (txPerView * meanViews) / nonEmptyCartProbability(meanViews, addRate, RemoveRate);
     if (purchaseRate <= 1) return { meanViews, addRate, removeRate: RemoveRate, purchaseRate };
   }
-  throw new Error('too many transactions for the cart events: every purchase needs items carted in its session');
+  throw invalidMix('too many transactions for the cart events: every purchase needs items carted in its session');
 }
 
 /** Expected share of each kind for a funnel: for tests and the summary. */

@@ -2,6 +2,9 @@
  * A seeded pseudo-random source (sfc32, seeded through splitmix32): the same seed gives the same
  * numbers on every machine, which is what makes generated events, ids included, reproducible.
  */
+
+import { LambdamartError } from '@lambdamart/core';
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function splitmix32(state: number): () => number {
@@ -109,7 +112,7 @@ export class WeightedSampler {
   private readonly cumulative: Float64Array;
 
   constructor(weights: readonly number[]) {
-    if (weights.length === 0) throw new Error('WeightedSampler needs at least one weight');
+    if (weights.length === 0) throw new LambdamartError('LM_ERR_GENERATOR_OPTION_INVALID', 'WeightedSampler needs at least one weight');
     this.cumulative = new Float64Array(weights.length);
     let sum = 0;
     weights.forEach((w, i) => {

@@ -3,11 +3,11 @@
  * topics, and a generator killed with SIGTERM mid-run loses nothing it reported as sent.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { collectOutput, spawnCli } from '@lambdamart/cli-launch';
 import { createKafka, createKafkaProducer, loadConfig, Topics } from '@lambdamart/core';
 import { countMessages, createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 import { importCsv, planImport } from './csv/import.ts';
@@ -69,19 +69,12 @@ describe('generator into Kafka', () => {
 
   it('loses nothing that it reported as sent when SIGTERM stops it mid-run', async () => {
     const before = await countAll(renames);
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'cli/src/main.ts'), 'generate', '--rate', 'max', '--seed', '9', '--topic-suffix', suffix, '--json'],
-      { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
+    const child = spawnCli(['generate', '--rate', 'max', '--seed', '9', '--topic-suffix', suffix, '--json'], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
+    const output = collectOutput(child);
     const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
     // Wait until it is sending for real, then stop it mid-stream.
     const deadline = Date.now() + 30_000;
@@ -92,8 +85,8 @@ describe('generator into Kafka', () => {
     }
     child.kill('SIGTERM');
     const code = await exited;
-    assert.equal(code, 0, `exit code (stderr: ${stderr})`);
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1) as string) as GeneratorSummary;
+    assert.equal(code, 0, `exit code (stderr: ${output.stderr})`);
+    const summary = JSON.parse(output.stdout.trim().split('\n').at(-1) as string) as GeneratorSummary;
     assert.equal(summary.stoppedBy, 'signal');
     assert.ok(summary.sent > 20_000, `${summary.sent} reported as sent`);
     const after = await countAll(renames);

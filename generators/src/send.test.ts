@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEvent } from '@lambdamart/core';
-import { type GeneratedEvent, generateEvents } from './generate.ts';
+import { generateEvents } from './generate.ts';
+import type { GeneratedEvent } from './generated-event.ts';
 import { sendEvents } from './send.ts';
 
 describe('sendEvents', () => {

@@ -3,8 +3,9 @@
  * batch), a few batches in flight, a steady rate or as fast as the broker takes them. Counts grow
  * only when the broker has acknowledged a batch, so the summary never claims an unsent event.
  */
-import { type InvalidEventKind, isInvalidKind, type UnusualEventKind } from './bad-events.ts';
-import { type GeneratedEvent, type GeneratedKind, serializeEvent } from './generate.ts';
+import { type InvalidEventKind, isInvalidKind, type UnusualEventKind } from './bad-event-kinds.ts';
+import { serializeEvent } from './generate.ts';
+import type { GeneratedEvent, GeneratedKind } from './generated-event.ts';
 import type { EventSink } from './sinks.ts';
 
 export interface SendOptions {

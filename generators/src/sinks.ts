@@ -4,8 +4,8 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { EventProducer, OutgoingMessage, TopicMessages } from '@lambdamart/core';
-import type { GeneratedEvent } from './generate.ts';
+import { type EventProducer, LambdamartError, type OutgoingMessage, type TopicMessages } from '@lambdamart/core';
+import type { GeneratedEvent } from './generated-event.ts';
 
 export interface EventSink {
   /** `values[i]` is the serialized payload of `events[i]`. Resolves when the batch is stored. */
@@ -25,7 +25,7 @@ function keyHash(key: string): number {
  * overlap, which one idempotent kafkajs producer never does.
  */
 export function kafkaSink(producers: readonly EventProducer[], options: { topicFor?: (topic: string) => string } = {}): EventSink {
-  if (producers.length === 0) throw new Error('kafkaSink needs a producer');
+  if (producers.length === 0) throw new LambdamartError('LM_ERR_GENERATOR_OPTION_INVALID', 'kafkaSink needs a producer');
   const topicFor = options.topicFor ?? ((topic: string) => topic);
   return {
     async write(events, values) {

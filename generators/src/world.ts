@@ -2,7 +2,7 @@
  * The simulated shop: a product catalog with prices by category, and customers with a home
  * country and Zipf-like activity. Both are built from the seed, so they are the same every run.
  */
-import type { CatalogRecord } from '@lambdamart/core';
+import { type CatalogRecord, LambdamartError } from '@lambdamart/core';
 import { Rng, WeightedSampler, zipfWeights } from './random.ts';
 
 interface CategorySpec {
@@ -153,7 +153,11 @@ export class CatalogHistory {
     private readonly intervalDays: number,
     firstVersionAt = CatalogOrigin,
   ) {
-    if (!(intervalDays > 0)) throw new Error(`the mean interval between a product's changes must be above 0 days (got ${intervalDays})`);
+    if (!(intervalDays > 0))
+      throw new LambdamartError(
+        'LM_ERR_GENERATOR_OPTION_INVALID',
+        `the mean interval between a product's changes must be above 0 days (got ${intervalDays})`,
+      );
     const meanMs = intervalDays * 86_400_000;
     this.streams = products.map((_, i) => new Rng((seed ^ 0xca7a1000 ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0));
     this.nextChange = new Float64Array(products.length);

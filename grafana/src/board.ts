@@ -5,6 +5,7 @@
  */
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import { type Dashboard, DashboardBuilder, type Panel, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { LambdamartError } from '@lambdamart/core';
 import type { SqlQuery } from './query.ts';
 
 export const gridColumns = 24;
@@ -51,7 +52,10 @@ export class Board {
   /** Places `panel` `w` columns wide and `h` high after the previous one in the current row. */
   add(w: number, h: number, panel: PanelBuilderLike, ...queries: SqlQuery[]): this {
     if (w < 1 || this.x + w > gridColumns) {
-      throw new Error(`panel ${this.nextId} at x=${this.x} with width ${w} does not fit the ${gridColumns}-column grid`);
+      throw new LambdamartError(
+        'LM_ERR_GRAFANA_PANEL_LAYOUT',
+        `panel ${this.nextId} at x=${this.x} with width ${w} does not fit the ${gridColumns}-column grid`,
+      );
     }
     const id = this.nextId++;
     panel.id(id).gridPos({ x: this.x, y: this.y, w, h });

@@ -57,24 +57,23 @@ export function salesLines(withPrevious = false): string {
 
 /** CTE `views`: one row per product view in range. */
 export function productViews(): string {
-  return `views as (
-    select v.product_id, v.event_timestamp, v.event_date, coalesce(g.country, 'Unknown') as country, coalesce(p.category, 'Unknown') as category
-    from fact_product_views v
-    left join dim_geography g on g.geography_id = v.geography_id
-    left join dim_products p on p.product_id_pk = v.product_id_pk
-    where ${factWhere({ alias: 'v', timeColumn: 'event_timestamp' })}
-)`;
+  return eventRows('views', 'fact_product_views', 'v');
 }
 
 /** CTE `cart_adds`: one row per add-to-cart in range. */
 export function cartAdds(): string {
-  return `cart_adds as (
-    select c.product_id, c.event_timestamp, c.event_date, coalesce(g.country, 'Unknown') as country, coalesce(p.category, 'Unknown') as category
-    from fact_cart_events c
-    left join dim_geography g on g.geography_id = c.geography_id
-    left join dim_products p on p.product_id_pk = c.product_id_pk
-    where c.event_type = 'add'
-      and ${factWhere({ alias: 'c', timeColumn: 'event_timestamp' })}
+  return eventRows('cart_adds', 'fact_cart_events', 'c', "c.event_type = 'add'");
+}
+
+/** A CTE of one fact table's events in range, with their country and category. */
+function eventRows(name: string, fact: string, alias: string, only?: string): string {
+  const a = alias;
+  return `${name} as (
+    select ${a}.product_id, ${a}.event_timestamp, ${a}.event_date, coalesce(g.country, 'Unknown') as country, coalesce(p.category, 'Unknown') as category
+    from ${fact} ${a}
+    left join dim_geography g on g.geography_id = ${a}.geography_id
+    left join dim_products p on p.product_id_pk = ${a}.product_id_pk
+    where ${only ? `${only}\n      and ` : ''}${factWhere({ alias: a, timeColumn: 'event_timestamp' })}
 )`;
 }
 

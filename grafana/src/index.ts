@@ -1,8 +1,6 @@
-export * from './board.ts';
+/** What the build, the CLI and the tests use of the dashboards as code. */
 export { dashboardDefinitions, salesOverviewUid, salesQueries } from './dashboards/index.ts';
-export * from './datasources.ts';
-export * from './filters.ts';
-export * from './generate.ts';
-export * from './macros.ts';
-export * from './query.ts';
-export * from './rules.ts';
+export { type DatasourceName, Datasources } from './datasources.ts';
+export { dashboardJson, dashboardsDir, generateDashboards } from './generate.ts';
+export { expandMacros, expandPanelSql, interpolateVariables, type TimeRange, type VariableState, type Variables } from './macros.ts';
+export { allPanels, checkDashboardRules, type DashboardJson, type PanelJson } from './rules.ts';

@@ -8,6 +8,13 @@
  *      $__timeGroupAlias, $__unixEpochFilter, $__unixEpochGroup(Alias).
  */
 
+import { LambdamartError } from '@lambdamart/core';
+
+/** A query this expander cannot turn into the SQL Grafana would send. */
+function cannotExpand(message: string): LambdamartError {
+  return new LambdamartError('LM_ERR_GRAFANA_QUERY_EXPANSION', message);
+}
+
 export interface TimeRange {
   from: Date;
   to: Date;
@@ -52,7 +59,7 @@ function formatValue(value: string | string[], format: string | undefined, varia
     case 'pipe':
       return values.join('|');
     default:
-      throw new Error(`template variable format "${format}" is not supported by this expander`);
+      throw cannotExpand(`template variable format "${format}" is not supported by this expander`);
   }
 }
 
@@ -64,15 +71,15 @@ export function interpolateVariables(sql: string, variables: Variables): string 
       const name = name1 ?? name2 ?? name3 ?? '';
       const variable = variables[name];
       if (!variable) return match;
-      if (field !== undefined) throw new Error(`template variable field paths ($\{${name}.${field}}) are not supported`);
+      if (field !== undefined) throw cannotExpand(`template variable field paths ($\{${name}.${field}}) are not supported`);
       const format = format2 ?? format3;
       if (variable.current === '$__all') {
-        if (!variable.includeAll) throw new Error(`template variable ${name} has All selected but does not include All`);
+        if (!variable.includeAll) throw cannotExpand(`template variable ${name} has All selected but does not include All`);
         // Grafana skips formatting a custom all value (except for the text and percentencode formats).
         if (variable.allValue !== undefined && format !== 'text' && format !== 'percentencode') return variable.allValue;
         return formatValue(variable.options, format, variable);
       }
-      if (variable.current.length === 0) throw new Error(`template variable ${name} has nothing selected`);
+      if (variable.current.length === 0) throw cannotExpand(`template variable ${name} has nothing selected`);
       return formatValue(variable.multi ? variable.current : (variable.current[0] ?? ''), format, variable);
     },
   );
@@ -90,7 +97,7 @@ const intervalUnits: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600,
 /** gtime.ParseInterval: `5m`, `1h`, `30s`, `1d`... in seconds. */
 export function intervalSeconds(interval: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w|M|y)$/.exec(interval.trim());
-  if (!match) throw new Error(`error parsing interval ${interval}`);
+  if (!match) throw cannotExpand(`error parsing interval ${interval}`);
   return Number(match[1]) * (intervalUnits[match[2] ?? 's'] ?? 1);
 }
 
@@ -110,11 +117,11 @@ const macroPattern = /\$([_a-zA-Z0-9]+)\(([^)]*)\)/g;
 
 function evaluateMacro(name: string, args: string[], range: TimeRange): string {
   const column = () => {
-    if (!args[0]) throw new Error(`missing time column argument for macro ${name}`);
+    if (!args[0]) throw cannotExpand(`missing time column argument for macro ${name}`);
     return args[0];
   };
   const group = (expand: (column: string, seconds: string) => string) => {
-    if (args.length < 2) throw new Error(`macro ${name} needs time column and interval and optional fill value`);
+    if (args.length < 2) throw cannotExpand(`macro ${name} needs time column and interval and optional fill value`);
     const seconds = goFloat(intervalSeconds((args[1] ?? '').replace(/^'+|'+$/g, '')));
     return expand(args[0] ?? '', seconds);
   };
@@ -143,7 +150,7 @@ function evaluateMacro(name: string, args: string[], range: TimeRange): string {
     case '__unixEpochGroupAlias':
       return `${evaluateMacro('__unixEpochGroup', args, range)} AS "time"`;
     default:
-      throw new Error(`unknown macro "${name}"`);
+      throw cannotExpand(`unknown macro "${name}"`);
   }
 }
 

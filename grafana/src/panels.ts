@@ -11,27 +11,31 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
  * the stat shows the last and its change against the first.
  */
 export function kpiStat(title: string, datasource: DataSourceRef, unit: string, description: string): stat.PanelBuilder {
-  return new stat.PanelBuilder()
-    .title(title)
-    .description(description)
-    .datasource(datasource)
-    .unit(unit)
-    .graphMode(common.BigValueGraphMode.None)
+  return statPanel(title, datasource, unit, description)
     .colorMode(common.BigValueColorMode.None)
     .showPercentChange(true)
-    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
+    .reduceOptions(latestValue());
 }
 
 /** A single value (the latest). */
 export function valueStat(title: string, datasource: DataSourceRef, unit: string, description: string): stat.PanelBuilder {
+  return statPanel(title, datasource, unit, description).reduceOptions(latestValue());
+}
+
+function statPanel(title: string, datasource: DataSourceRef, unit: string, description: string): stat.PanelBuilder {
   return new stat.PanelBuilder()
     .title(title)
     .description(description)
     .datasource(datasource)
     .unit(unit)
-    .graphMode(common.BigValueGraphMode.None)
-    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
+    .graphMode(common.BigValueGraphMode.None);
 }
+
+const latestValue = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
+
+/** A legend in a list below the panel, or none. */
+const legendBelow = (show: boolean) =>
+  new common.VizLegendOptionsBuilder().showLegend(show).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom);
 
 export function timeSeries(title: string, datasource: DataSourceRef, unit: string, description: string): timeseries.PanelBuilder {
   return new timeseries.PanelBuilder()
@@ -41,12 +45,7 @@ export function timeSeries(title: string, datasource: DataSourceRef, unit: strin
     .unit(unit)
     .lineWidth(1)
     .fillOpacity(10)
-    .legend(
-      new common.VizLegendOptionsBuilder()
-        .showLegend(true)
-        .displayMode(common.LegendDisplayMode.List)
-        .placement(common.LegendPlacement.Bottom),
-    );
+    .legend(legendBelow(true));
 }
 
 export function barChart(
@@ -64,12 +63,7 @@ export function barChart(
     .xField(xField)
     .orientation(common.VizOrientation.Horizontal)
     .showValue(common.VisibilityMode.Auto)
-    .legend(
-      new common.VizLegendOptionsBuilder()
-        .showLegend(false)
-        .displayMode(common.LegendDisplayMode.List)
-        .placement(common.LegendPlacement.Bottom),
-    );
+    .legend(legendBelow(false));
 }
 
 /** A table, sortable by clicking a header; `sortBy` is the column it opens sorted on (descending). */

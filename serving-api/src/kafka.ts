@@ -1,5 +1,5 @@
 /** The API's Kafka clients, created on first use so that the API starts (and reads) without Kafka. */
-import { type Config, createKafka, createKafkaProducer, type EventProducer, type Logger } from '@lambdamart/core';
+import { type Config, createKafka, createKafkaProducer, type EventProducer, LambdamartError, type Logger } from '@lambdamart/core';
 import type { Admin, Kafka } from 'kafkajs';
 
 export class KafkaClients {
@@ -72,7 +72,7 @@ export class KafkaClients {
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new LambdamartError('LM_ERR_SERVICE_TIMEOUT', `${what} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

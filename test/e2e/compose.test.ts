@@ -4,10 +4,10 @@
  * databases of core, ports line up, and every service that needs another waits for its health.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { runCliSync } from '@lambdamart/cli-launch';
 import { configVariables, Databases, loadConfig } from '@lambdamart/core';
 import { parse } from 'yaml';
 
@@ -159,9 +159,7 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of appServices) {
       const command = service.command ?? [];
       assert.ok(command.length, `${name} has a command`);
-      const help = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'cli/src/main.ts'), ...command, '--help'], {
-        encoding: 'utf8',
-      });
+      const help = runCliSync([...command, '--help']);
       assert.equal(help.status, 0, `${name}: lambdamart ${command.join(' ')} exists (${help.stderr.trim()})`);
       // An unknown command's --help prints the top-level help, also with exit 0: the usage line tells them apart.
       const firstFlag = command.findIndex((word) => word.startsWith('-'));

@@ -16,19 +16,8 @@ import { type Config, createKafka, createKafkaProducer, createLogger, loadConfig
 import { type ImportOptions, importCsv, kafkaSink, planImport } from '@lambdamart/generators';
 import { generatorTopicsWithSuffix } from '@lambdamart/generators/testing';
 import { saverTopicsWithSuffix, startSavers } from '@lambdamart/speed-layer';
-import { createTestTopics, deleteTestTopics, withPool, withTempDatabase } from '@lambdamart/test-helpers';
+import { createTestTopics, deleteTestTopics, waitFor, withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
-
-async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: last saw ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    value = await read();
-  }
-  return value;
-}
 
 describe('CSV imports end to end', { timeout: 240_000 }, () => {
   it('historical purchases with an undated catalog keep their categories; order-level rows get RFM and trends', async () => {

@@ -17,7 +17,7 @@ import { type Config, createLogger, type EventKind, loadConfig, parseEvent } fro
 import { generateEvents, generatorOptionsFor, type RunGeneratorOptions, runGenerator, serializeEvent } from '@lambdamart/generators';
 import { generatorTopicsWithSuffix } from '@lambdamart/generators/testing';
 import { saverTopicsWithSuffix, startSavers } from '@lambdamart/speed-layer';
-import { createTestTopics, deleteTestTopics, withPool, withTempDatabase } from '@lambdamart/test-helpers';
+import { createTestTopics, deleteTestTopics, waitFor, withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 
 const idOf = (kind: EventKind, event: Record<string, unknown>) => String(kind === 'transaction' ? event.transaction_id : event.event_id);
@@ -35,17 +35,6 @@ function expectedOutcome(options: RunGeneratorOptions): { sent: number; rows: nu
     else deadLetters++;
   }
   return { sent, rows: valid.size, deadLetters };
-}
-
-async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: last saw ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    value = await read();
-  }
-  return value;
 }
 
 describe('the pipeline end to end', { timeout: 300_000 }, () => {
@@ -101,6 +90,7 @@ describe('the pipeline end to end', { timeout: 300_000 }, () => {
                   return rows[0] ?? { events: 0, dead: 0 };
                 }),
               (c) => c.events >= expected.rows && c.dead >= expected.deadLetters,
+              90_000,
             );
           } finally {
             await savers.stop();

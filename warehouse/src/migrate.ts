@@ -5,6 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { LambdamartError } from '@lambdamart/core';
 import knexFactory, { type Knex } from 'knex';
 
 export type MigratedDatabase = 'realtime' | 'warehouse';
@@ -23,7 +24,8 @@ export class SqlMigrationSource implements Knex.MigrationSource<string> {
     const files = await readdir(this.dir);
     const names = files.filter((f) => f.endsWith('.up.sql')).map((f) => f.slice(0, -'.up.sql'.length));
     for (const name of names) {
-      if (!files.includes(`${name}.down.sql`)) throw new Error(`migration ${name} has no ${name}.down.sql in ${this.dir}`);
+      if (!files.includes(`${name}.down.sql`))
+        throw new LambdamartError('LM_ERR_MIGRATION_FILE_MISSING', `migration ${name} has no ${name}.down.sql in ${this.dir}`);
     }
     return names.sort();
   }

@@ -5,6 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LambdamartError } from '@lambdamart/core';
 import { sqlDir } from './migrate.ts';
 
 export const modelsDir = join(sqlDir, 'models');
@@ -29,7 +30,7 @@ export async function listModels(folder: string): Promise<string[]> {
 export function renderModel(sql: string, params: ModelParams = {}): string {
   return sql.replace(/:'([A-Za-z_][A-Za-z0-9_]*)'/g, (_match, name: string) => {
     const value = params[name];
-    if (value === undefined) throw new Error(`SQL model parameter :'${name}' has no value`);
+    if (value === undefined) throw new LambdamartError('LM_ERR_SQL_MODEL_PARAMETER', `SQL model parameter :'${name}' has no value`);
     return `'${String(value).replaceAll("'", "''")}'`;
   });
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { type CliResult, runCli as runLambdamart, spawnCli } from '@lambdamart/cli-launch';
 import { type BatchRunNotice, BatchRunsChannel, loadConfig } from '@lambdamart/core';
 import pg from 'pg';
 import { addCart, addCatalog, addOrder, addView, snapshotWarehouse, withBatchDatabases } from '../testing/fixtures.ts';
@@ -10,8 +10,6 @@ import type { JobReport } from './job.ts';
 import { JobLockedError, lockKeySql } from './locks.ts';
 import { jobs } from './plan.ts';
 import { BatchJobsFailedError, runJobs } from './runner.ts';
-
-const cli = resolve(import.meta.dirname, '../../../cli/src/main.ts');
 
 describe('job runs: idempotent, locked, recorded, checked, crash-safe', () => {
   it('a rerun with no new data changes nothing; every run is recorded', async () => {
@@ -130,7 +128,7 @@ describe('job runs: idempotent, locked, recorded, checked, crash-safe', () => {
          select gen_random_uuid(), 'u' || (n % 5000), 'p1', 's', 5, 'US', timestamptz '2026-02-01' + n * interval '1 second'
          from generate_series(1, 200000) n`,
       );
-      const child = spawn(process.execPath, ['--import', 'tsx', cli, 'batch', 'run', 'facts'], {
+      const child = spawnCli(['batch', 'run', 'facts'], {
         env: { ...process.env, REALTIME_DATABASE_URL: rtUrl, WAREHOUSE_DATABASE_URL: whUrl, LAKE_DIR: config.lakeDir, LOG_LEVEL: 'silent' },
         stdio: 'ignore',
       });
@@ -349,11 +347,8 @@ describe('job runs: idempotent, locked, recorded, checked, crash-safe', () => {
 });
 
 /** Runs the CLI against the given databases and lake; resolves with its exit code and output. */
-function runCli(
-  args: string[],
-  env: { rtUrl: string; whUrl: string; lakeDir: string },
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+function runCli(args: string[], env: { rtUrl: string; whUrl: string; lakeDir: string }): Promise<CliResult> {
+  return runLambdamart(args, {
     env: {
       ...process.env,
       REALTIME_DATABASE_URL: env.rtUrl,
@@ -361,15 +356,5 @@ function runCli(
       LAKE_DIR: env.lakeDir,
       LOG_LEVEL: 'silent',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
 }

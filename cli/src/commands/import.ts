@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { createKafka, createKafkaProducer, createLogger, loadConfigOrExit } from '@lambdamart/core';
+import { createKafka, createKafkaProducer, createLogger, LambdamartError, loadConfigOrExit } from '@lambdamart/core';
 import {
   describePlan,
   type EventSink,
@@ -126,7 +126,9 @@ export function registerImport(program: Command): void {
     .action(
       action(async (file: string, flags: ImportFlags) => {
         const plan = await planImport(file, flags.type, flags.map ?? []).catch((error: Error) => {
-          throw new Error(error.message.startsWith('ENOENT') ? `${file}: no such file` : error.message);
+          if (error instanceof LambdamartError) throw error;
+          const message = error.message.startsWith('ENOENT') ? `${file}: no such file` : error.message;
+          throw new LambdamartError('LM_ERR_IMPORT_FILE_UNREADABLE', message, { cause: error });
         });
         if (!flags.json) process.stdout.write(`${describePlan(plan).join('\n')}\n`);
         if (flags.dryRun) return 0;

@@ -3,6 +3,7 @@
  * column's type (integer, decimal, date with its format, text), so that an import needs flags
  * only where a file is truly ambiguous.
  */
+import { LambdamartError } from '@lambdamart/core';
 import { parse } from 'csv-parse/sync';
 import { type DateFormat, detectDateFormat, detectNumberStyle, type NumberStyle, parseNumber } from './values.ts';
 
@@ -140,7 +141,7 @@ export function detectCsv(rawSample: string, isWholeFile = false): CsvDetection 
   const bom = rawSample.charCodeAt(0) === 0xfeff;
   const sample = completeLines(bom ? rawSample.slice(1) : rawSample, isWholeFile);
   const { delimiter, rows } = chooseDelimiter(sample);
-  if (rows.length === 0) throw new Error('the file has no rows');
+  if (rows.length === 0) throw new LambdamartError('LM_ERR_IMPORT_FILE_EMPTY', 'the file has no rows');
   const width = Math.max(...rows.map((r) => r.length));
   const first = rows[0] as string[];
   const rest = rows.slice(1, 500);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import type { GeneratedEvent } from '../generate.ts';
+import type { GeneratedEvent } from '../generated-event.ts';
 import type { EventSink } from '../sinks.ts';
 import { deriveUuid, OrderLevelProduct } from './convert.ts';
 import { describePlan, importCsv, planImport } from './import.ts';

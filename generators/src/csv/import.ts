@@ -19,9 +19,9 @@ import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { type CatalogRecord, type EventKind, Topics, type TransactionLine, validateEvent } from '@lambdamart/core';
+import { type CatalogRecord, type EventKind, LambdamartError, Topics, type TransactionLine, validateEvent } from '@lambdamart/core';
 import { parse } from 'csv-parse';
-import type { GeneratedEvent } from '../generate.ts';
+import type { GeneratedEvent } from '../generated-event.ts';
 import type { EventSink } from '../sinks.ts';
 import {
   type CatalogEntry,
@@ -118,12 +118,13 @@ export async function planImport(file: string, type: ImportType, map: [string, s
   } finally {
     await handle.close();
   }
-  if (sample.replace(/^\uFEFF/, '').trim() === '') throw new Error(`${file} is empty`);
+  if (sample.replace(/^\uFEFF/, '').trim() === '') throw new LambdamartError('LM_ERR_IMPORT_FILE_EMPTY', `${file} is empty`);
   const detection = detectCsv(sample, whole);
   const mapping = mapColumns(type, detection.columns, map);
   const missing = missingRequired(type, mapping);
   if (missing.length > 0) {
-    throw new Error(
+    throw new LambdamartError(
+      'LM_ERR_IMPORT_FIELD_UNMAPPED',
       `cannot map ${missing.join(', ')} to a column of ${basename(file)} (columns: ${detection.columns.map((c) => c.name).join(', ')}); use --map column=field`,
     );
   }

@@ -3,6 +3,7 @@
  * (`customer_id` is user_id, `unit_price` is price, `items_list` is a basket of product names);
  * `--map column=field` overrides or fills in what the names do not say.
  */
+import { LambdamartError } from '@lambdamart/core';
 import type { DetectedColumn } from './detect.ts';
 
 export const ImportTypes = ['transactions', 'products', 'views', 'carts'] as const;
@@ -90,7 +91,8 @@ const normalise = (name: string) =>
 export function parseMapOption(text: string): [string, string][] {
   return text.split(',').map((part) => {
     const [column, field, extra] = part.split('=').map((s) => s.trim());
-    if (!column || !field || extra !== undefined) throw new Error(`"${part.trim()}" is not column=field`);
+    if (!column || !field || extra !== undefined)
+      throw new LambdamartError('LM_ERR_IMPORT_MAP_INVALID', `"${part.trim()}" is not column=field`);
     return [column, field];
   });
 }
@@ -105,10 +107,18 @@ export function mapColumns(
   const mapping: ColumnMapping = new Map();
   const used = new Set<number>();
   for (const [column, field] of explicit) {
-    if (!(field in fields)) throw new Error(`--map: ${field} is not a field of ${type} (fields: ${Object.keys(fields).join(', ')})`);
+    if (!(field in fields))
+      throw new LambdamartError(
+        'LM_ERR_IMPORT_MAP_INVALID',
+        `--map: ${field} is not a field of ${type} (fields: ${Object.keys(fields).join(', ')})`,
+      );
     const byNumber = /^\d+$/.test(column) ? columns[Number(column) - 1] : undefined;
     const match = byNumber ?? columns.find((c) => c.name === column) ?? columns.find((c) => normalise(c.name) === normalise(column));
-    if (!match) throw new Error(`--map: no column named ${column} (columns: ${columns.map((c) => c.name).join(', ')})`);
+    if (!match)
+      throw new LambdamartError(
+        'LM_ERR_IMPORT_MAP_INVALID',
+        `--map: no column named ${column} (columns: ${columns.map((c) => c.name).join(', ')})`,
+      );
     mapping.set(field, match.index);
     used.add(match.index);
   }

@@ -4,9 +4,8 @@
  * once, also when the replay runs twice or is forced again.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCliSync } from '@lambdamart/cli-launch';
 import { createKafka, createKafkaProducer, type EventProducer, loadConfig, type Pool } from '@lambdamart/core';
 import { withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
@@ -17,7 +16,6 @@ import { listDeadLetters, showDeadLetter } from './inspect.ts';
 import { replayDeadLetters, splitBySize } from './replay.ts';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
-const cli = resolve(import.meta.dirname, '../../../cli/src/main.ts');
 
 /** Waits until the savers' committed offsets reach the end of `topic`: all of it was handled. */
 async function waitUntilConsumed(pool: Pool, group: string, topic: string): Promise<void> {
@@ -141,7 +139,7 @@ describe('dead letters: list, show, replay after a fix', { timeout: 120_000 }, (
 
         // The command a user runs: bad flags stop with one line, an unknown id exits 1.
         const env = { ...process.env, REALTIME_DATABASE_URL: url, LOG_LEVEL: 'silent' };
-        const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, 'dlq', ...args], { encoding: 'utf8', env });
+        const run = (...args: string[]) => runCliSync(['dlq', ...args], { env });
         const again = run('replay', '--again');
         assert.equal(again.status, 1);
         assert.equal(again.stderr, 'lambdamart: --again needs --ids: name the dead letters to send again\n');

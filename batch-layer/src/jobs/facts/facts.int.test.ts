@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { spawnCli } from '@lambdamart/cli-launch';
 import type { Pool } from '@lambdamart/core';
 import { runJobs } from '../../runner/runner.ts';
 import { addCart, addCatalog, addOrder, addView, withBatchDatabases } from '../../testing/fixtures.ts';
 
-const cli = resolve(import.meta.dirname, '../../../../cli/src/main.ts');
 const factTables = ['fact_sales', 'fact_product_views', 'fact_cart_events'];
 
 /** fact_load_dates of one run: "fact date rows" lines, sorted. */
@@ -121,7 +119,7 @@ describe('facts: loads recorded per date, full refresh built aside and swapped i
          select gen_random_uuid(), 'u' || (n % 5000), 'p1', 's', 5, 'US', timestamptz '2026-02-01' + n * interval '10 second'
          from generate_series(1, 300000) n`,
       );
-      const child = spawn(process.execPath, ['--import', 'tsx', cli, 'batch', 'run', 'facts', '--full-refresh'], {
+      const child = spawnCli(['batch', 'run', 'facts', '--full-refresh'], {
         env: { ...process.env, REALTIME_DATABASE_URL: rtUrl, WAREHOUSE_DATABASE_URL: whUrl, LAKE_DIR: config.lakeDir, LOG_LEVEL: 'silent' },
         stdio: 'ignore',
       });
