@@ -81,6 +81,14 @@ export const RetriableErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'LM_ERR_KAFKA_UNREACHABLE',
   'LM_ERR_KAFKA_NOT_READY',
   'LM_ERR_SERVICE_TIMEOUT',
+  // The savers: each of these pauses a partition (or all) and tries again; only a refused row is set apart.
+  'LM_ERR_SPEED_NOT_MIGRATED',
+  'LM_ERR_SPEED_WRITE_CONFLICT',
+  'LM_ERR_SPEED_POSTGRES_REFUSED',
+  'LM_ERR_SPEED_DEAD_LETTERS_REFUSED',
+  'LM_ERR_SPEED_CONSUMER_CRASHED',
+  // The batch: another trigger holds the job's lock; it is free again when that run ends.
+  'LM_ERR_BATCH_JOB_LOCKED',
   // The REST API: the answers that come with Retry-After, or that a moment later can differ.
   'LM_ERR_API_JOB_RUNNING',
   'LM_ERR_API_IDEMPOTENCY_IN_FLIGHT',

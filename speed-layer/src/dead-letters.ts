@@ -43,7 +43,7 @@ export interface DeadLetterInput {
  */
 export class DeadLettersRefused extends LambdamartError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super('LM_ERR_SPEED_DEAD_LETTERS_REFUSED', message, { retriable: true, cause: options.cause });
+    super('LM_ERR_SPEED_DEAD_LETTERS_REFUSED', message, { cause: options.cause });
     this.name = 'DeadLettersRefused';
   }
 }

@@ -51,10 +51,7 @@ export function postgresFailure(error: unknown): LambdamartError & { code: Postg
   if (error instanceof LambdamartError && isPostgresFailureCode(error.code))
     return error as LambdamartError & { code: PostgresFailureCode };
   const code = postgresFailureCode(error);
-  return new LambdamartError(code, describeError(error), {
-    retriable: code !== 'LM_ERR_SPEED_ROW_REFUSED',
-    cause: error,
-  }) as LambdamartError & { code: PostgresFailureCode };
+  return new LambdamartError(code, describeError(error), { cause: error }) as LambdamartError & { code: PostgresFailureCode };
 }
 
 const POSTGRES_FAILURE_CODES: ReadonlySet<string> = new Set<PostgresFailureCode>([

@@ -46,7 +46,6 @@ export class JobLockedError extends LambdamartError {
             `the ${tables === 'dimensions' ? 'dimension' : 'fact'} tables ${job} ${tableLocks[job]?.[tables] === 'exclusive' ? 'writes' : 'reads'}; ` +
             'try again later or pass --wait'
         : `batch job ${job} is already running (another trigger holds its lock); try again later or pass --wait`,
-      { retriable: true },
     );
     this.name = 'JobLockedError';
   }

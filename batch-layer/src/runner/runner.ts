@@ -14,10 +14,6 @@ export class BatchJobsFailedError extends LambdamartError {
     super(
       'LM_ERR_BATCH_JOBS_FAILED',
       `${failures.length} batch jobs failed: ${failures.map((f) => `${f.job}: ${errorLine(f.error)}`).join('; ')}`,
-      {
-        // Worth running again only when every failure was.
-        retriable: failures.every((f) => f.error instanceof LambdamartError && f.error.retriable),
-      },
     );
     this.name = 'BatchJobsFailedError';
   }
