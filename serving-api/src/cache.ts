@@ -35,6 +35,8 @@ export const CacheTtl = {
  */
 export interface CacheEntry<T = unknown> {
   value: T;
+  /** For a versioned entry: what it is good for (see `versioned`). */
+  version?: string;
   json?: string;
   etag?: string;
 }
@@ -81,6 +83,27 @@ export class ResponseCache {
     } finally {
       if (this.inFlight.get(key)?.entry === entry) this.inFlight.delete(key);
     }
+  }
+
+  /**
+   * A store for one key whose values are good for one `version` only (merge.ts: the facts a
+   * batch side was read from), until the next clear. Null with the cache off.
+   */
+  versioned<T>(key: string): { get(version: string): T | undefined; set(version: string, value: T): void } | undefined {
+    if (!this.options.enabled) return undefined;
+    const generation = this.generation;
+    return {
+      get: (version) => {
+        const kept = this.lru.get(key);
+        const hit = kept !== undefined && kept.version === version;
+        this.counter?.inc({ result: hit ? 'batch_side_hit' : 'batch_side_miss' });
+        return hit ? (kept.value as T) : undefined;
+      },
+      set: (version, value) => {
+        // A run committed since this read began: its value may be old, keep nothing.
+        if (generation === this.generation) this.lru.set(key, { value, version }, { ttl: CacheTtl.batchMs });
+      },
+    };
   }
 
   clear(): void {

@@ -46,6 +46,9 @@ export const factsJob: JobDefinition = {
     await guardPublication(ctx);
     // A ranged run staged only its dates: what it saw says nothing about the rest.
     if (!ctx.options.from && !ctx.options.to) await recordSourceSnapshot(ctx);
+    // The serving API's daily sales (warehouse migration 0012), published with these facts.
+    const refresh = { run_id: ctx.runId, full_refresh: Boolean(ctx.options.fullRefresh), watermark: result.watermark?.toISOString() ?? '' };
+    await ctx.wh.query(await loadModel('../warehouse/sales_daily_refresh', refresh));
     return result;
   },
 };
