@@ -88,7 +88,13 @@ export function sharedCustomersAggregateSql(
 }
 
 /** The /sales series of `range` from the aggregate, in sales.ts's row shape (period, grp, revenue, orders, units). */
-export function seriesAggregateSql(range: TimeRange, interval: string, country: string | undefined, splitByCountry: boolean, values: unknown[]) {
+export function seriesAggregateSql(
+  range: TimeRange,
+  interval: string,
+  country: string | undefined,
+  splitByCountry: boolean,
+  values: unknown[],
+) {
   const where = cellsWhere(range, country, splitByCountry, values);
   return `select date_trunc(${param(values, interval)}, event_date::timestamp) at time zone 'UTC' as period,
                  ${splitByCountry ? 'country' : 'null::text'} as grp,
