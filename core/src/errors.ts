@@ -28,6 +28,8 @@ export const ErrorCodes = {
   LM_ERR_API_KAFKA_UNAVAILABLE: 'Kafka did not acknowledge the events (503)',
   LM_ERR_API_NOT_CONFIGURED: 'This process was started without the part the route needs (503)',
   LM_ERR_API_INTERNAL: 'An unexpected error; the log has the details (500)',
+  // api-perf (#10): overload is not an outage.
+  LM_ERR_API_OVERLOADED: 'Too many reads are waiting for a database connection; retry after Retry-After seconds (503)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -21,6 +21,16 @@ export interface CacheOptions {
   enabled: boolean;
   /** Entries kept at most. */
   max?: number;
+  /** Their estimated size at most (bytes). */
+  maxBytes?: number;
+}
+
+/**
+ * An entry's estimated size: its value as JSON, twice (the objects, and the JSON string a hit
+ * sends, recorded after the first answer), as UTF-16.
+ */
+export function entrySize(entry: CacheEntry): number {
+  return Math.max(1, 4 * (JSON.stringify(entry.value)?.length ?? 0));
 }
 
 /** TTLs: warehouse-only answers live until the next run (capped); answers with the speed view, seconds. */
@@ -52,7 +62,13 @@ export class ResponseCache {
     private readonly options: CacheOptions,
     private readonly counter?: Counter<'result'>,
   ) {
-    this.lru = new LRUCache({ max: options.max ?? 2000, ttl: CacheTtl.batchMs });
+    // Bounded by bytes too: a few big answers (a year of hourly series) must not outgrow the process.
+    this.lru = new LRUCache({
+      max: options.max ?? 2000,
+      maxSize: options.maxBytes ?? 48 * 1024 * 1024,
+      sizeCalculation: entrySize,
+      ttl: CacheTtl.batchMs,
+    });
   }
 
   get enabled(): boolean {
