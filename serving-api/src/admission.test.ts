@@ -16,7 +16,12 @@ describe('admission', () => {
       release = r;
     });
     const order: number[] = [];
-    const held = [1, 2].map((n) => admission.run(async () => (await gate, order.push(n))));
+    const held = [1, 2].map((n) =>
+      admission.run(async () => {
+        await gate;
+        order.push(n);
+      }),
+    );
     const queued = admission.run(async () => order.push(3));
     assert.deepEqual(admission.load, { running: 2, waiting: 1 });
     await assert.rejects(
