@@ -45,6 +45,7 @@ export const ErrorCodes = {
   LM_ERR_API_DATABASE_UNAVAILABLE: 'A database the answer needs is down (503)',
   LM_ERR_API_KAFKA_UNAVAILABLE: 'Kafka did not acknowledge the events (503)',
   LM_ERR_API_NOT_CONFIGURED: 'This process was started without the part the route needs (503)',
+  LM_ERR_API_OVERLOADED: 'Too many reads are waiting for a database connection; retry after Retry-After seconds (503)',
   LM_ERR_API_INTERNAL: 'An unexpected error; the log has the details (500)',
   // speed layer: what a saver reports in its log and /health (`code`), and what to do about it.
   LM_ERR_SPEED_NOT_MIGRATED:
@@ -94,6 +95,7 @@ export const RetriableErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'LM_ERR_API_IDEMPOTENCY_IN_FLIGHT',
   'LM_ERR_API_RATE_LIMITED',
   'LM_ERR_API_DATABASE_UNAVAILABLE',
+  'LM_ERR_API_OVERLOADED',
   'LM_ERR_API_KAFKA_UNAVAILABLE',
 ]);
 

@@ -21,6 +21,16 @@ export interface CacheOptions {
   enabled: boolean;
   /** Entries kept at most. */
   max?: number;
+  /** Their estimated size at most (bytes). */
+  maxBytes?: number;
+}
+
+/**
+ * An entry's estimated size: its value as JSON, twice (the objects, and the JSON string a hit
+ * sends, recorded after the first answer), as UTF-16.
+ */
+export function entrySize(entry: CacheEntry): number {
+  return Math.max(1, 4 * (JSON.stringify(entry.value)?.length ?? 0));
 }
 
 /** TTLs: warehouse-only answers live until the next run (capped); answers with the speed view, seconds. */
@@ -35,6 +45,8 @@ export const CacheTtl = {
  */
 export interface CacheEntry<T = unknown> {
   value: T;
+  /** For a versioned entry: what it is good for (see `versioned`). */
+  version?: string;
   json?: string;
   etag?: string;
 }
@@ -50,7 +62,13 @@ export class ResponseCache {
     private readonly options: CacheOptions,
     private readonly counter?: Counter<'result'>,
   ) {
-    this.lru = new LRUCache({ max: options.max ?? 2000, ttl: CacheTtl.batchMs });
+    // Bounded by bytes too: a few big answers (a year of hourly series) must not outgrow the process.
+    this.lru = new LRUCache({
+      max: options.max ?? 2000,
+      maxSize: options.maxBytes ?? 48 * 1024 * 1024,
+      sizeCalculation: entrySize,
+      ttl: CacheTtl.batchMs,
+    });
   }
 
   get enabled(): boolean {
@@ -81,6 +99,27 @@ export class ResponseCache {
     } finally {
       if (this.inFlight.get(key)?.entry === entry) this.inFlight.delete(key);
     }
+  }
+
+  /**
+   * A store for one key whose values are good for one `version` only (merge.ts: the facts a
+   * batch side was read from), until the next clear. Null with the cache off.
+   */
+  versioned<T>(key: string): { get(version: string): T | undefined; set(version: string, value: T): void } | undefined {
+    if (!this.options.enabled) return undefined;
+    const generation = this.generation;
+    return {
+      get: (version) => {
+        const kept = this.lru.get(key);
+        const hit = kept !== undefined && kept.version === version;
+        this.counter?.inc({ result: hit ? 'batch_side_hit' : 'batch_side_miss' });
+        return hit ? (kept.value as T) : undefined;
+      },
+      set: (version, value) => {
+        // A run committed since this read began: its value may be old, keep nothing.
+        if (generation === this.generation) this.lru.set(key, { value, version }, { ttl: CacheTtl.batchMs });
+      },
+    };
   }
 
   clear(): void {

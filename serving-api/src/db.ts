@@ -4,17 +4,39 @@
  */
 import { createPool, type Pool, type PoolClient } from '@lambdamart/core';
 import type { QueryResultRow } from 'pg';
+import { Admission, overloaded } from './admission.ts';
 import { ApiError, isDatabaseUnavailable } from './errors.ts';
+
+/** Connections per database, and how many reads may wait for one, how long (see admission.ts). */
+export const DatabaseLimits = { connections: 8, queue: 200, waitMs: 5_000 } as const;
 
 export type DatabaseName = 'warehouse' | 'realtime';
 
 export class Database {
+  readonly admission: Admission;
+
   constructor(
     readonly name: DatabaseName,
     readonly pool: Pool,
-  ) {}
+    limits: { connections: number; queue: number; waitMs: number } = DatabaseLimits,
+  ) {
+    this.admission = new Admission(name, { slots: limits.connections, queue: limits.queue, waitMs: limits.waitMs });
+  }
 
+  /** Every connection of the pool open and in use (pg-pool drops a timed-out waiter before it rejects it). */
+  private poolFull(): boolean {
+    const max = (this.pool as { options?: { max?: number } }).options?.max ?? Number.POSITIVE_INFINITY;
+    return this.pool.totalCount >= max && this.pool.idleCount === 0;
+  }
+
+  /** A failure to get or use a connection: overload when every connection was busy, else the database is down. */
   unavailable(cause: unknown): ApiError {
+    const message = (cause as { message?: unknown })?.message;
+    if (typeof message === 'string' && /timeout exceeded when trying to connect/i.test(message) && this.poolFull()) {
+      const error = overloaded(this.name);
+      error.cause = cause;
+      return error;
+    }
     const error = new ApiError(
       503,
       'LM_ERR_API_DATABASE_UNAVAILABLE',
@@ -31,12 +53,14 @@ export class Database {
 
   /** One parameterised statement; a connection failure becomes a 503 naming this database. */
   async query<R extends QueryResultRow>(sql: string, values: unknown[] = []): Promise<R[]> {
-    try {
-      return (await this.pool.query<R>(sql, values)).rows;
-    } catch (error) {
-      if (isDatabaseUnavailable(error)) throw this.unavailable(error);
-      throw error;
-    }
+    return this.admission.run(async () => {
+      try {
+        return (await this.pool.query<R>(sql, values)).rows;
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) throw this.unavailable(error);
+        throw error;
+      }
+    });
   }
 
   /**
@@ -44,6 +68,10 @@ export class Database {
    * at its first statement.
    */
   async snapshot<T>(use: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.admission.run(() => this.snapshotAdmitted(use));
+  }
+
+  private async snapshotAdmitted<T>(use: (client: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -72,10 +100,14 @@ export interface Databases {
   realtime: Database;
 }
 
+// One connection more than reads are admitted: the batch-run listener keeps one, /ready probes another.
 export function openDatabases(urls: { warehouse: string; realtime: string }): Databases {
   return {
-    warehouse: new Database('warehouse', createPool(urls.warehouse, { max: 8, application: 'lambdamart-api' })),
-    realtime: new Database('realtime', createPool(urls.realtime, { max: 8, application: 'lambdamart-api' })),
+    warehouse: new Database(
+      'warehouse',
+      createPool(urls.warehouse, { max: DatabaseLimits.connections + 1, application: 'lambdamart-api' }),
+    ),
+    realtime: new Database('realtime', createPool(urls.realtime, { max: DatabaseLimits.connections + 1, application: 'lambdamart-api' })),
   };
 }
 

@@ -1,10 +1,12 @@
 /** GET /api/v1/kpis: revenue, orders, average order value, customers, units; and the previous period. */
+import type { PoolClient } from '@lambdamart/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorBody } from '../errors.ts';
 import { readMerged } from '../merge.ts';
-import { cachedRead } from '../read.ts';
+import { batchSideCache, cachedRead } from '../read.ts';
 import { sendAnswer } from '../respond.ts';
+import { aggregateAnswers, kpiAggregateSql, salesDailyIsCurrent, sharedCustomersAggregateSql, wholeDays } from '../sales-daily.ts';
 import { batchLinesSql, cents, fromCents, type LineFilters, lineLevel, ordersSql, speedLinesSql } from '../sales-sql.ts';
 import { FormatQuery, MergeInfo, RangeQuery, resolveRange, SalesFiltersQuery, SourceQuery, type TimeRange } from '../schemas.ts';
 
@@ -27,32 +29,31 @@ interface SideFigures {
   customers: number;
 }
 
-interface SpeedSide {
-  current: SideFigures & { users: string[] };
-  previous: SideFigures & { users: string[] };
-}
-
 const empty = (): SideFigures & { users: string[] } => ({ revenueCents: 0, orders: 0, units: 0, customers: 0, users: [] });
 
-/** Aggregates of `lines` for the current period (ts >= $cut) and the previous one. */
-function kpiSql(lines: string, cut: string, filters: LineFilters, exclude?: { current: string; previous: string }): string {
+/** Aggregates of `lines` for the current period (ts >= $cut) and the previous one; the speed side also lists its customers. */
+function kpiSql(lines: string, cut: string, filters: LineFilters, withUsers: boolean): string {
   const agg = (period: 'current' | 'previous') => {
     const test = period === 'current' ? `ts >= ${cut}` : `ts < ${cut}`;
-    const customers = exclude
-      ? `count(distinct user_id) filter (where ${test} and user_id <> all(${exclude[period]}::text[]))`
-      : `count(distinct user_id) filter (where ${test})`;
     return `coalesce(sum(revenue) filter (where ${test}), 0)::text as ${period}_revenue,
             ${ordersSql(lineLevel(filters), test)} as ${period}_orders,
             coalesce(sum(quantity) filter (where ${test}), 0)::bigint as ${period}_units,
-            ${customers} as ${period}_customers`;
+            count(distinct user_id) filter (where ${test}) as ${period}_customers`;
   };
   const columns = [agg('current'), agg('previous')];
-  // The speed side returns its customers, so the batch side can leave them out (counted once).
-  if (!exclude) {
+  if (withUsers) {
     columns.push(`coalesce(array_agg(distinct user_id) filter (where ts >= ${cut}), '{}') as current_users`);
     columns.push(`coalesce(array_agg(distinct user_id) filter (where ts < ${cut}), '{}') as previous_users`);
   }
   return `with lines as (${lines}) select ${columns.join(', ')} from lines`;
+}
+
+/** How many of the speed side's customers of each period the batch side's lines count too. */
+function sharedCustomersSql(lines: string, cut: string, users: { current: string; previous: string }): string {
+  return `with lines as (${lines})
+          select count(distinct user_id) filter (where ts >= ${cut} and user_id = any(${users.current}::text[])) as current_shared,
+                 count(distinct user_id) filter (where ts < ${cut} and user_id = any(${users.previous}::text[])) as previous_shared
+          from lines where user_id = any(${users.current}::text[] || ${users.previous}::text[])`;
 }
 
 type KpiRow = Record<string, unknown>;
@@ -107,38 +108,58 @@ export const kpisRoutes: FastifyPluginAsyncZod = async (app) => {
         segment: query.segment,
       };
       const source = query.source ?? 'merged';
+      // The batch side from the daily aggregate when it can answer (see sales-daily.ts), else from the lines.
+      const fromAggregate = aggregateAnswers(filters) && wholeDays(current, previous);
+      const useAggregate = async (wh: PoolClient, batchUntil: Date | null) => fromAggregate && (await salesDailyIsCurrent(wh, batchUntil));
       const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, source !== 'batch', async () => {
-        const result = await readMerged<KpiRow | undefined, KpiRow | undefined>(
+        const result = await readMerged<KpiRow | undefined, KpiRow | undefined, KpiRow | undefined>(
           app.dbs,
           source,
           span,
           {
+            batch: async (wh, split) => {
+              const values: unknown[] = [];
+              if (await useAggregate(wh, split.batchUntil)) {
+                return (await wh.query(kpiAggregateSql(span, current.from, filters.country, values), values)).rows[0];
+              }
+              const lines = batchLinesSql(span, filters, values);
+              values.push(current.from);
+              return (await wh.query(kpiSql(lines, `$${values.length}`, filters, false), values)).rows[0];
+            },
             speed: async (rt, split) => {
               const values: unknown[] = [];
               const lines = speedLinesSql(split, span, filters, values);
               values.push(current.from);
-              return (await rt.query(kpiSql(lines, `$${values.length}`, filters), values)).rows[0];
+              return (await rt.query(kpiSql(lines, `$${values.length}`, filters, true), values)).rows[0];
             },
-            batch: async (wh, _split, speed) => {
+            join: async (wh, split, speed) => {
+              const users = { current: sideOf(speed, 'current').users, previous: sideOf(speed, 'previous').users };
+              if (users.current.length + users.previous.length === 0) return undefined;
               const values: unknown[] = [];
+              if (await useAggregate(wh, split.batchUntil)) {
+                return (await wh.query(sharedCustomersAggregateSql(span, current.from, filters.country, users, values), values)).rows[0];
+              }
               const lines = batchLinesSql(span, filters, values);
-              values.push(current.from, sideOf(speed, 'current').users, sideOf(speed, 'previous').users);
+              values.push(current.from, users.current, users.previous);
               const n = values.length;
-              return (await wh.query(kpiSql(lines, `$${n - 2}`, filters, { current: `$${n - 1}`, previous: `$${n}` }), values)).rows[0];
+              return (await wh.query(sharedCustomersSql(lines, `$${n - 2}`, { current: `$${n - 1}`, previous: `$${n}` }), values)).rows[0];
             },
           },
-          { segment: query.segment },
+          { segment: query.segment, batchCache: batchSideCache(app, request) },
         );
-        const speed: SpeedSide = { current: sideOf(result.speed, 'current'), previous: sideOf(result.speed, 'previous') };
-        // The batch side counted only customers not already among the speed side's.
-        const speedCustomers = (side: SideFigures & { users: string[] }) => ({ ...side, customers: side.users.length });
-        const batchSides = result.batch ? [sideOf(result.batch, 'current'), sideOf(result.batch, 'previous')] : [empty(), empty()];
+        // A customer on both sides counts once: the batch side's, plus the speed side's the batch side does not count.
+        const merged = (period: 'current' | 'previous') => {
+          const batch = result.batch ? sideOf(result.batch, period) : empty();
+          const speed = sideOf(result.speed, period);
+          const shared = Number(result.joined?.[`${period}_shared`] ?? 0);
+          return [batch, { ...speed, customers: speed.users.length - shared }];
+        };
         return {
           source: result.split.source,
           batch_until: result.split.batchUntil?.toISOString() ?? null,
           as_of: new Date().toISOString(),
-          current: figures(current, [batchSides[0] ?? empty(), speedCustomers(speed.current)]),
-          previous: figures(previous, [batchSides[1] ?? empty(), speedCustomers(speed.previous)]),
+          current: figures(current, merged('current')),
+          previous: figures(previous, merged('previous')),
         };
       });
       return sendAnswer(request, reply, {

@@ -3,8 +3,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorBody } from '../errors.ts';
 import { readMerged } from '../merge.ts';
-import { cachedRead } from '../read.ts';
+import { batchSideCache, cachedRead } from '../read.ts';
 import { sendAnswer } from '../respond.ts';
+import { aggregateAnswers, salesDailyIsCurrent, seriesAggregateSql, wholeDays } from '../sales-daily.ts';
 import { batchLinesSql, cents, fromCents, type LineFilters, lineLevel, ordersSql, speedLinesSql } from '../sales-sql.ts';
 import { FormatQuery, MergeInfo, RangeQuery, resolveRange, SalesFiltersQuery, SourceQuery } from '../schemas.ts';
 
@@ -79,15 +80,24 @@ export const salesRoutes: FastifyPluginAsyncZod = async (app) => {
             values.push(query.interval);
             return (await client.query(seriesSql(lines, `$${values.length}`, query.split_by, filters), values)).rows as SeriesRow[];
           };
+        // Days, weeks and months of whole days: the batch side from the daily aggregate when it can answer (sales-daily.ts).
+        const fromAggregate = query.interval !== 'hour' && aggregateAnswers(filters, query.split_by) && wholeDays(range);
         const result = await readMerged<SeriesRow[], SeriesRow[]>(
           app.dbs,
           source,
           range,
           {
             speed: (rt, split) => read((values) => speedLinesSql(split, range, filters, values, columns))(rt),
-            batch: (wh) => read((values) => batchLinesSql(range, filters, values, columns))(wh),
+            batch: async (wh, split) => {
+              if (fromAggregate && (await salesDailyIsCurrent(wh, split.batchUntil))) {
+                const values: unknown[] = [];
+                const sql = seriesAggregateSql(range, query.interval, filters.country, query.split_by === 'country', values);
+                return (await wh.query(sql, values)).rows as SeriesRow[];
+              }
+              return read((values) => batchLinesSql(range, filters, values, columns))(wh);
+            },
           },
-          { segment: query.segment },
+          { segment: query.segment, batchCache: batchSideCache(app, request) },
         );
         const merged = new Map<string, { period: string; group: string | null; revenueCents: number; orders: number; units: number }>();
         for (const row of [...(result.batch ?? []), ...(result.speed ?? [])]) {

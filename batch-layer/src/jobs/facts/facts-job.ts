@@ -21,6 +21,7 @@
  */
 import type { JobContext, JobDefinition } from '../../runner/job.ts';
 import { DataQualityError, runCheck } from '../../shared/checks.ts';
+import { loadWarehouseSql } from '../../shared/warehouse-sql.ts';
 import { rebuildFacts } from './full-refresh.ts';
 import { loadIncrement } from './incremental.ts';
 
@@ -33,6 +34,9 @@ export const factsJob: JobDefinition = {
     await guardPublication(ctx);
     // A ranged run staged only its dates: what it saw says nothing about the rest.
     if (!ctx.options.from && !ctx.options.to) await recordSourceSnapshot(ctx);
+    // The serving API's daily sales (warehouse migration 0012), published with these facts.
+    const refresh = { run_id: ctx.runId, full_refresh: Boolean(ctx.options.fullRefresh), watermark: result.watermark?.toISOString() ?? '' };
+    await ctx.wh.query(await loadWarehouseSql('facts/sales_daily_refresh', { literals: refresh }));
     return result;
   },
 };
