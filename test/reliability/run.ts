@@ -31,7 +31,8 @@ function newestPostgres(): string {
     ? readdirSync('/usr/lib/postgresql').filter((v) => existsSync(`/usr/lib/postgresql/${v}/bin/postgres`))
     : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) throw new Error('test:reliability: no PostgreSQL server under /usr/lib/postgresql; run `lambdamart stack up` once to install it');
+  if (!newest)
+    throw new Error('test:reliability: no PostgreSQL server under /usr/lib/postgresql; run `lambdamart stack up` once to install it');
   return newest;
 }
 
@@ -75,18 +76,10 @@ function printTable(): void {
         .map((line) => JSON.parse(line) as Figures)
     : [];
   const header = ['fault', 'sent', 'when the fault struck', 'after recovery', 'recovered in', 'reconcile', 'how'];
-  const cells = rows.map((r) => [
-    r.fault,
-    String(r.sent),
-    r.before,
-    r.after,
-    `${r.recoverySeconds.toFixed(1)} s`,
-    r.reconcile,
-    r.note,
-  ]);
-  const escape = (c: string) => c.replaceAll('|', '\\|');
+  const cells = rows.map((r) => [r.fault, String(r.sent), r.before, r.after, `${r.recoverySeconds.toFixed(1)} s`, r.reconcile, r.note]);
+  const cell = (c: string) => c.replaceAll('|', '\\|');
   process.stdout.write(
-    `\n${[`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`, ...cells.map((c) => `| ${c.map(escape).join(' | ')} |`)].join('\n')}\n`,
+    `\n${[`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`, ...cells.map((c) => `| ${c.map(cell).join(' | ')} |`)].join('\n')}\n`,
   );
   process.stdout.write(`\n${rows.length} faults recorded; the suite took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 }
@@ -94,7 +87,9 @@ function printTable(): void {
 const args = process.argv.slice(2);
 const keepStack = args.includes('--keep-stack');
 const chosen = args.filter((a) => !a.startsWith('--')).map((a) => resolve(a));
-const files = chosen.length ? chosen.flatMap((c) => (statSync(c).isDirectory() ? findTests(c) : [c])) : findTests(join(root, 'test', 'reliability'));
+const files = chosen.length
+  ? chosen.flatMap((c) => (statSync(c).isDirectory() ? findTests(c) : [c]))
+  : findTests(join(root, 'test', 'reliability'));
 if (files.length === 0) {
   process.stderr.write('test:reliability: no *.fault.ts or *.test.ts under test/reliability\n');
   process.exit(1);
@@ -113,7 +108,9 @@ process.on('SIGTERM', onSignal);
 try {
   rmSync(reportFile, { force: true });
   rmSync(join(dataDir, 'logs'), { recursive: true, force: true });
-  process.stdout.write(`test:reliability: private stack: Kafka 127.0.0.1:${kafkaPort}, PostgreSQL ${pgCluster} on 127.0.0.1:${pgPort}, data in ${relative(root, dataDir)}\n`);
+  process.stdout.write(
+    `test:reliability: private stack: Kafka 127.0.0.1:${kafkaPort}, PostgreSQL ${pgCluster} on 127.0.0.1:${pgPort}, data in ${relative(root, dataDir)}\n`,
+  );
   if ((await script('infra/postgres/postgres.sh', 'start', pgEnv)) !== 0) throw new Error('the private PostgreSQL did not start');
   if ((await script('infra/kafka/kafka.sh', 'start', kafkaEnv)) !== 0) throw new Error('the private Kafka did not start');
   if (!stopping) {

@@ -19,7 +19,12 @@ describe('fault: restart PostgreSQL mid-stream', { timeout: 300_000 }, () => {
       const want = expectedSaved(expected);
       const saver = scenario.spawnSaver();
       const stream = produceWithKcat(scenario, lines, { overMs: 10_000 });
-      await pollUntil(() => savedCounts(scenario), (c) => totalSaved(c) >= want * 0.25, 120_000, 50);
+      await pollUntil(
+        () => savedCounts(scenario),
+        (c) => totalSaved(c) >= want * 0.25,
+        120_000,
+        50,
+      );
       const before = await savedCounts(scenario);
       await crashPostgres(stack);
       await sleep(5000);

@@ -102,7 +102,7 @@ export async function reconcile(scenario: Scenario, expected: Expected, options:
 
   // Dead letters: each invalid payload once, from its topic, with a reason.
   const { rows: dead } = await rt.query<{ md5: string; topic: string; reason: string }>(
-    'select md5(coalesce(payload, \'\')) as md5, source_topic as topic, reason from dead_letters',
+    "select md5(coalesce(payload, '')) as md5, source_topic as topic, reason from dead_letters",
   );
   const want = new Map<string, number>();
   for (const i of expected.invalid) {
@@ -123,7 +123,14 @@ export async function reconcile(scenario: Scenario, expected: Expected, options:
   if (extraDead > 0) problems.push(`${extraDead} dead letters that no invalid event explains`);
 
   // Facts: one row per valid event (per line for sales), nothing twice.
-  const { rows: factRows } = await wh.query<{ sales: number; sales_tx: number; sales_dup: number; views: number; carts: number; revenue: string }>(
+  const { rows: factRows } = await wh.query<{
+    sales: number;
+    sales_tx: number;
+    sales_dup: number;
+    views: number;
+    carts: number;
+    revenue: string;
+  }>(
     `select (select count(*)::int from fact_sales) as sales,
             (select count(distinct transaction_id)::int from fact_sales) as sales_tx,
             (select (count(*) - count(distinct event_id))::int from fact_sales) as sales_dup,
@@ -137,7 +144,8 @@ export async function reconcile(scenario: Scenario, expected: Expected, options:
   );
   const fc = factCounts[0] as { views: number; carts: number };
   if (f.sales !== expected.items) problems.push(`fact_sales: ${f.sales} lines, expected ${expected.items}`);
-  if (f.sales_tx !== expected.transactionIds.size) problems.push(`fact_sales: ${f.sales_tx} transactions, expected ${expected.transactionIds.size}`);
+  if (f.sales_tx !== expected.transactionIds.size)
+    problems.push(`fact_sales: ${f.sales_tx} transactions, expected ${expected.transactionIds.size}`);
   if (f.sales_dup !== 0) problems.push(`fact_sales: ${f.sales_dup} lines twice`);
   if (fc.views !== expected.viewIds.size || f.views !== expected.viewIds.size)
     problems.push(`fact_product_views: ${fc.views} rows (${f.views} distinct), expected ${expected.viewIds.size}`);

@@ -19,7 +19,12 @@ describe('fault: kill -9 a saver mid-stream', { timeout: 300_000 }, () => {
       const want = expectedSaved(expected);
       const saver = scenario.spawnSaver();
       const stream = produceWithKcat(scenario, lines, { overMs: 10_000 });
-      await pollUntil(() => savedCounts(scenario), (c) => totalSaved(c) >= want * 0.2, 120_000, 50);
+      await pollUntil(
+        () => savedCounts(scenario),
+        (c) => totalSaved(c) >= want * 0.2,
+        120_000,
+        50,
+      );
       saver.child.kill('SIGKILL');
       assert.equal((await saver.exited).signal, 'SIGKILL');
       const before = await savedCounts(scenario);

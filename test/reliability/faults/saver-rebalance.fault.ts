@@ -24,7 +24,7 @@ function assignedPartitions(saver: Child): number {
 }
 
 describe('fault: two savers in one group, one killed (rebalance)', { timeout: 300_000 }, () => {
-  it('the survivor takes over the dead saver\'s partitions; every event saved once; the warehouse reconciles', async () => {
+  it("the survivor takes over the dead saver's partitions; every event saved once; the warehouse reconciles", async () => {
     const scenario = await Scenario.create(stack, 'rebalance');
     try {
       const { lines, expected } = makeEvents({ seed: 1202, count: 8000 });
@@ -39,7 +39,12 @@ describe('fault: two savers in one group, one killed (rebalance)', { timeout: 30
       );
       assert.ok((split[0] ?? 0) > 0 && (split[1] ?? 0) > 0, `both savers hold partitions (${split.join(' + ')} of 12)`);
       const stream = produceWithKcat(scenario, lines, { overMs: 10_000 });
-      await pollUntil(() => savedCounts(scenario), (c) => totalSaved(c) >= want * 0.25, 120_000, 50);
+      await pollUntil(
+        () => savedCounts(scenario),
+        (c) => totalSaved(c) >= want * 0.25,
+        120_000,
+        50,
+      );
       two.child.kill('SIGKILL');
       const killed = Date.now();
       await two.exited;
