@@ -33,7 +33,12 @@ describe('fault: a burst of oversize invalid messages', { timeout: 300_000 }, ()
       const half = Math.floor(lines.length / 2);
       const saver = scenario.spawnSaver();
       await produceWithKcat(scenario, lines.slice(0, half));
-      await pollUntil(() => savedCounts(scenario), (c) => totalSaved(c) >= half * 0.9, 120_000, 100);
+      await pollUntil(
+        () => savedCounts(scenario),
+        (c) => totalSaved(c) >= half * 0.9,
+        120_000,
+        100,
+      );
       const started = Date.now();
       await produceWithKcat(scenario, burst, { maxMessageBytes: 3_000_000 });
       const before = await savedCounts(scenario);
