@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { withDuckdb } from '@lambdamart/batch-layer';
 import { makeEvents, produceWithKcat } from './events.ts';
-import { privateStack, recordFigures, Scenario } from './harness.ts';
-import { describeReconciliation, reconcile, waitForSavers } from './reconcile.ts';
+import { pollUntil, privateStack, recordFigures, Scenario } from './harness.ts';
+import { describeReconciliation, reconcile, savedCounts, totalSaved, waitForSavers } from './reconcile.ts';
 
 const stack = privateStack();
 const withoutRootOverride =
@@ -46,11 +46,22 @@ describe('fault: the lake made unwritable mid-archive', { timeout: 300_000 }, ()
     try {
       const { lines, expected } = makeEvents({ seed: 1208, count: 12_000 });
       scenario.spawnSaver();
-      await produceWithKcat(scenario, lines);
+      // A first archive puts files in the lake, so the check below sees an unchanged lake, not an empty one.
+      const half = Math.floor(lines.length / 2);
+      await produceWithKcat(scenario, lines.slice(0, half));
+      await pollUntil(
+        () => savedCounts(scenario),
+        (c) => totalSaved(c) >= half * 0.9,
+        120_000,
+        100,
+      );
+      await scenario.runBatch(['archive']);
+      await produceWithKcat(scenario, lines.slice(half));
       await waitForSavers(scenario, expected);
       const incoming = join(lake, '_incoming');
       await mkdir(incoming, { recursive: true });
       const filesBefore = await visibleParquet(lake);
+      assert.ok(filesBefore.length > 0, 'the first archive wrote files');
       let struck = 0;
       const watcher = watch(incoming, () => {
         if (struck) return;
