@@ -18,6 +18,10 @@
 #                           port, that port is used and printed
 #   LAMBDAMART_PG_CLUSTER   VERSION/NAME of the cluster to use (default: the highest-version
 #                           cluster named main, else the highest-version cluster)
+#   LAMBDAMART_PG_CREATE_CLUSTER  1: `start` creates LAMBDAMART_PG_CLUSTER when it does not exist
+#                           (pg_createcluster on PGPORT, data in <data>/postgres/<NAME>): a second,
+#                           private server beside the machine's, e.g. for the fault suite, which
+#                           restarts it. Unset: a missing LAMBDAMART_PG_CLUSTER is an error.
 #
 # start and stop need root (pg_ctlcluster, runuser, /etc/postgresql); status does not.
 set -Eeuo pipefail
@@ -131,7 +135,35 @@ refresh_cluster() {
   read -r _ _ PG_PORT PG_STATUS _ _ PG_LOGFILE <<<"$line"
 }
 
+# LAMBDAMART_PG_CREATE_CLUSTER=1 and LAMBDAMART_PG_CLUSTER names a cluster that does not exist yet.
+want_new_cluster() {
+  local want="${LAMBDAMART_PG_CLUSTER:-}"
+  [[ "${LAMBDAMART_PG_CREATE_CLUSTER:-}" == 1 && -n "$want" ]] || return 1
+  [[ "$want" =~ ^[0-9]+/[A-Za-z0-9_-]+$ ]] || die "LAMBDAMART_PG_CLUSTER=$want is not VERSION/NAME (e.g. 15/reliability)"
+  local line datadir
+  line="$(pg_lsclusters -h "${want%%/*}" "${want#*/}" 2>/dev/null || true)"
+  [[ -n "$line" ]] || return 0
+  # Ours, but its data directory was deleted (data/ wiped): drop the leftover and make it again.
+  read -r _ _ _ _ _ datadir _ <<<"$line"
+  if [[ "$datadir" == "$PG_DATA/"* && ! -d "$datadir" ]]; then
+    log "cluster $want has lost its data directory $datadir; dropping it to create it again"
+    pg_dropcluster --stop "${want%%/*}" "${want#*/}" >/dev/null 2>&1 || die "pg_dropcluster ${want%%/*} ${want#*/} failed"
+    return 0
+  fi
+  return 1
+}
+
 ensure_cluster() {
+  if want_new_cluster; then
+    local nver="${LAMBDAMART_PG_CLUSTER%%/*}" nname="${LAMBDAMART_PG_CLUSTER#*/}"
+    [[ -x "/usr/lib/postgresql/$nver/bin/postgres" ]] || die "LAMBDAMART_PG_CLUSTER=$LAMBDAMART_PG_CLUSTER: PostgreSQL $nver is not installed"
+    mkdir -p "$PG_DATA"
+    log "creating cluster $nver/$nname on port $WANT_PORT (data in $PG_DATA/$nname)…"
+    if ! pg_createcluster "$nver" "$nname" --port "$WANT_PORT" --datadir "$PG_DATA/$nname" >"$PG_DATA/createcluster.log" 2>&1; then
+      show_tail "$PG_DATA/createcluster.log" 10
+      die "pg_createcluster $nver $nname failed (log: $PG_DATA/createcluster.log)"
+    fi
+  fi
   select_cluster && return 0
   local ver
   ver="$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/postgres' | awk -F/ '{print $5}' | sort -Vr | head -n 1)"

@@ -68,6 +68,7 @@ export async function archiveToLake(
   const lake = resolve(lakeDir);
   const incoming = join(lake, '_incoming', `${runLabel}-${randomUUID().slice(0, 8)}`);
   await mkdir(incoming, { recursive: true });
+  let failed = false;
   try {
     const { rows } = await source.rt.query<{ id: string; snapshot: string }>(
       'select pg_export_snapshot() as id, pg_current_snapshot()::text as snapshot',
@@ -97,8 +98,14 @@ export async function archiveToLake(
     });
     await recordArchivedSnapshot(lake, rows[0]?.snapshot ?? '');
     return counts;
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await rm(incoming, { recursive: true, force: true });
+    // A clean-up that fails too (the same unwritable folder) must not hide the archive's own error.
+    await rm(incoming, { recursive: true, force: true }).catch((error: unknown) => {
+      if (!failed) throw error;
+    });
   }
 }
 

@@ -1,0 +1,77 @@
+/**
+ * Fault: PostgreSQL refusing writes for a while, as a full disk does. Stand-in: a trigger on every
+ * table the savers write that raises SQLSTATE 53100 (disk_full) with PostgreSQL's own message for
+ * a full disk. Why this and not default_transaction_read_only or a revoked privilege: a full disk
+ * fails exactly the writes, on the connections already open, with class 53, while reads and
+ * logins go on; read-only mode (25006) only reaches new sessions and a revoke (42501) is a
+ * different class of error. The savers must pause and retry, then save everything once.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { expectedSaved, makeEvents, produceWithKcat } from './events.ts';
+import { pollUntil, privateStack, psqlSuper, recordFigures, Scenario, sleep } from './harness.ts';
+import { describeCounts, describeReconciliation, reconcile, savedCounts, totalSaved, waitForSavers } from './reconcile.ts';
+
+const stack = privateStack();
+const tables = [
+  'transactions',
+  'transaction_items',
+  'product_view_events',
+  'cart_events',
+  'product_catalog_events',
+  'products',
+  'dead_letters',
+  'consumer_offsets',
+  'speed_minute_metrics',
+];
+
+describe('fault: PostgreSQL refusing writes (disk full)', { timeout: 300_000 }, () => {
+  it('the savers pause while every write fails with 53100 and save every event once afterwards', async () => {
+    const scenario = await Scenario.create(stack, 'pg_full');
+    try {
+      const { lines, expected } = makeEvents({ seed: 1205, count: 8000 });
+      const want = expectedSaved(expected);
+      const saver = scenario.spawnSaver();
+      const stream = produceWithKcat(scenario, lines, { overMs: 10_000 });
+      await pollUntil(
+        () => savedCounts(scenario),
+        (c) => totalSaved(c) >= want * 0.2,
+        120_000,
+        50,
+      );
+      await psqlSuper(
+        stack,
+        scenario.databases.realtime,
+        `create function disk_full() returns trigger language plpgsql as $$
+           begin raise exception using errcode = 'disk_full', message = 'could not extend file "base/16384/16385": No space left on device'; end $$;
+         ${tables.map((t) => `create trigger disk_full before insert or update on ${t} for each statement execute function disk_full();`).join('\n')}`,
+      );
+      const before = await savedCounts(scenario);
+      await sleep(8000);
+      const during = await savedCounts(scenario);
+      assert.equal(totalSaved(during), totalSaved(before), 'nothing saved while the disk is full');
+      await psqlSuper(stack, scenario.databases.realtime, tables.map((t) => `drop trigger disk_full on ${t};`).join('\n'));
+      const freed = Date.now();
+      const { counts } = await waitForSavers(scenario, expected);
+      const recoverySeconds = (Date.now() - freed) / 1000 - 1;
+      await stream;
+      assert.ok(totalSaved(before) < want, `refused mid-stream (${totalSaved(before)} of ${want})`);
+      assert.equal(saver.child.exitCode, null, `the saver is still running (it exited: ${saver.output().slice(-1500)})`);
+      assert.match(saver.output(), /No space left on device|53100/, 'the saver says why it waits');
+      const result = await reconcile(scenario, expected);
+      recordFigures(stack, {
+        fault: 'PostgreSQL refusing writes (disk full, 53100)',
+        sent: expected.messages,
+        before: `${totalSaved(before)}/${want} when writes began to fail (${describeCounts(before)}); ${totalSaved(during)} after 8 s of refusals`,
+        after: `${totalSaved(counts)}/${want}; same saver process; ${describeReconciliation(result)}`,
+        recoverySeconds,
+        reconcile: result.problems.length ? result.problems.join('; ') : 'ok',
+        note: 'statement trigger raising SQLSTATE 53100 on every table the savers write, 8 s; time from the trigger dropped',
+      });
+      assert.deepEqual(result.problems, [], describeReconciliation(result));
+    } finally {
+      await scenario.close();
+      await scenario.dropDatabases();
+    }
+  });
+});
