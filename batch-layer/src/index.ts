@@ -12,3 +12,5 @@ export { type BatchPools, closeBatchPools, createBatchPools, runJob } from './ru
 export { BatchJobsFailedError, type RunJobsOptions, runJobs } from './runner/runner.ts';
 export { type Scheduler, startScheduler } from './runner/scheduler.ts';
 export { DataQualityError } from './shared/checks.ts';
+// The reliability suite reads the lake with the same DuckDB set-up as the jobs.
+export { withDuckdb } from './shared/lake.ts';

@@ -10,6 +10,7 @@ function summary(sent: number, catalog: number, invalid: number, duplicates: num
     invalidTotal: invalid,
     unusual: { unknown_product: 0, duplicate_id: duplicates },
     unusualTotal: duplicates,
+    revenueCents: 1_234_56,
   } as GeneratorSummary;
 }
 
@@ -25,5 +26,22 @@ describe('the demo account', () => {
   it('says how many are missing', () => {
     const account = reconcile(summary(1_000, 0, 0, 0), { saved: 0, deadLetters: 0 }, { saved: 990, deadLetters: 0 });
     assert.equal(account.difference, 10);
+  });
+
+  it('compares the warehouse after the last batch run: facts = saved, revenue to the cent', () => {
+    const rt = { before: { saved: 0, deadLetters: 0 }, after: { saved: 1000, deadLetters: 0 } };
+    const wh = (facts: number, revenueCents: number) => ({
+      before: { facts: 50, revenueCents: 99 },
+      after: { facts: 50 + facts, revenueCents: 99 + revenueCents },
+    });
+    const good = reconcile(summary(1_000, 0, 0, 0), rt.before, rt.after, wh(1000, 1_234_56));
+    assert.deepEqual(good.mismatches, []);
+    assert.match(good.table, /revenue in fact_sales after the last batch run\s+1,234.56\s+1,234.56 \(= generated\)/);
+    const short = reconcile(summary(1_000, 0, 0, 0), rt.before, rt.after, wh(999, 1_234_55));
+    assert.equal(short.difference, 0);
+    assert.deepEqual(short.mismatches, [
+      'the warehouse holds 999 facts of this run, the realtime database 1,000 events',
+      'revenue in fact_sales 1,234.55 differs from revenue generated 1,234.56 by -0.01',
+    ]);
   });
 });

@@ -3,6 +3,7 @@
  * batch), a few batches in flight, a steady rate or as fast as the broker takes them. Counts grow
  * only when the broker has acknowledged a batch, so the summary never claims an unsent event.
  */
+import { toCents } from '@lambdamart/core';
 import { type InvalidEventKind, isInvalidKind, type UnusualEventKind } from './bad-event-kinds.ts';
 import { serializeEvent } from './generate.ts';
 import type { GeneratedEvent, GeneratedKind } from './generated-event.ts';
@@ -33,6 +34,8 @@ export interface GeneratorSummary {
   /** Deliberately unusual but valid events among `sent` (unknown products, redeliveries): saved, not dead-lettered. */
   unusual: Record<UnusualEventKind, number>;
   unusualTotal: number;
+  /** Revenue of the valid transactions acknowledged, duplicates apart, in cents: what the warehouse must sum to. */
+  revenueCents: number;
   /** Payload bytes acknowledged (values only). */
   bytes: number;
   elapsedMs: number;
@@ -49,6 +52,7 @@ export function emptySummary(): GeneratorSummary {
     invalidTotal: 0,
     unusual: { unknown_product: 0, duplicate_id: 0 },
     unusualTotal: 0,
+    revenueCents: 0,
     bytes: 0,
     elapsedMs: 0,
     eventsPerSecond: 0,
@@ -90,6 +94,9 @@ export async function sendEvents(sink: EventSink, events: Iterable<GeneratedEven
   const acknowledge = (batch: PendingBatch) => {
     for (const event of batch.events) {
       summary.byKind[event.kind]++;
+      if (event.kind === 'transaction' && (event.bad === undefined || event.bad === 'unknown_product')) {
+        summary.revenueCents += toCents(event.event.total_amount);
+      }
       if (event.bad === undefined) continue;
       if (isInvalidKind(event.bad)) {
         summary.invalid[event.bad]++;

@@ -8,16 +8,15 @@ import { ApiError } from './errors.ts';
 const isoDate = /^\d{4}-\d{2}-\d{2}$/;
 
 /** An ISO date (YYYY-MM-DD, the whole day) or an ISO timestamp with a time zone. */
-const instant = z
-  .string()
-  .refine(
-    (value) =>
-      /^\d{4}-/.test(value) &&
-      value.slice(0, 4) >= '1900' &&
-      value.slice(0, 4) <= '9998' &&
-      (isoDate.test(value) ? !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) : z.iso.datetime({ offset: true }).safeParse(value).success),
-    { message: 'an ISO date (2026-11-21) or timestamp with a time zone (2026-11-21T10:00:00Z), in the years 1900-9998' },
-  );
+const instant = z.string().refine(
+  (value) =>
+    /^\d{4}-/.test(value) &&
+    value.slice(0, 4) >= '1900' &&
+    value.slice(0, 4) <= '9998' &&
+    // z.iso.date, not Date.parse: Date.parse reads 2026-02-30 as March 2.
+    (isoDate.test(value) ? z.iso.date().safeParse(value).success : z.iso.datetime({ offset: true }).safeParse(value).success),
+  { message: 'an ISO date (2026-11-21) or timestamp with a time zone (2026-11-21T10:00:00Z), in the years 1900-9998' },
+);
 
 export const RangeQuery = z.object({
   from: instant.optional().describe('start of the event-time range (inclusive); default: `to` minus 30 days'),

@@ -5,7 +5,7 @@ import { ApiError, ErrorBody } from '../errors.ts';
 import { sendAnswer } from '../respond.ts';
 import { decodeCursor, FormatQuery, keysetPage, PageQuery, toIso } from '../schemas.ts';
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'a date YYYY-MM-DD' });
+const date = z.iso.date({ message: 'a date YYYY-MM-DD that exists' });
 
 const TriggerBody = z
   .object({
@@ -13,6 +13,8 @@ const TriggerBody = z
     to: date.optional().describe('last event date to (re)process, inclusive (and the analytics "as of" date)'),
     full_refresh: z.boolean().default(false).describe('rebuild from the Parquet lake plus the unarchived realtime rows'),
   })
+  // A misspelt field (fullRefresh) must not start a run without it.
+  .strict()
   .refine((b) => !b.from || !b.to || b.from <= b.to, { message: 'from must not be after to', path: ['to'] })
   .default({ full_refresh: false });
 

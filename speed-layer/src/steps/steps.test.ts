@@ -18,6 +18,11 @@ describe('pipeline steps', () => {
     if (!broken.ok) assert.match(broken.reason, /^malformed JSON: /);
   });
 
+  it('parseJsonStep: invalid UTF-8 is a dead letter, not an event with U+FFFD in it', () => {
+    const raw = Buffer.concat([Buffer.from('{"user_id":"u'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]);
+    assert.deepEqual(parseJsonStep(raw), { ok: false, reason: 'invalid UTF-8 (18 bytes)' });
+  });
+
   it('validateContractStep: the reason names the kind and the field', () => {
     const result = validateContractStep('view', { ...productView(1), view_duration: -1 });
     assert.equal(result.ok, false);
