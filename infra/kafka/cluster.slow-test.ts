@@ -52,8 +52,9 @@ describe('a three-broker cluster from infra/kafka (KAFKA_NODES=3)', { timeout: 3
     await kafkaSh('start');
   });
   after(async () => {
-    await kafkaSh('stop').catch((error) => process.stderr.write(`stopping the test cluster failed: ${error}\n`));
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!process.env.KEEP_CLUSTER)
+      await kafkaSh('stop').catch((error) => process.stderr.write(`stopping the test cluster failed: ${error}\n`));
+    if (!process.env.KEEP_CLUSTER) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('every node answers; a topic with replication factor 3 keeps every acknowledged event when a broker is killed', async () => {
@@ -70,12 +71,21 @@ describe('a three-broker cluster from infra/kafka (KAFKA_NODES=3)', { timeout: 3
     const admin = kafka.admin();
     await admin.connect();
     try {
+      // Not waitForLeaders: kafkajs then asks one broker, which may not know the topic yet and
+      // throws UNKNOWN_TOPIC_OR_PARTITION; the loop below waits instead.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
       });
-      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-      const partitions = metadata.topics[0]?.partitions ?? [];
+      // The new topic reaches the brokers' metadata one by one: ask until the one asked knows it.
+      let partitions: { partitionId: number; replicas: number[] }[] = [];
+      for (const until = Date.now() + 30_000; partitions.length < 3 && Date.now() < until; ) {
+        partitions = await admin
+          .fetchTopicMetadata({ topics: [topic] })
+          .then((m) => m.topics[0]?.partitions ?? [])
+          .catch(() => []);
+        if (partitions.length < 3) await new Promise((r) => setTimeout(r, 200));
+      }
       assert.equal(partitions.length, 3);
       for (const p of partitions) assert.equal(p.replicas.length, 3, `partition ${p.partitionId} has three replicas`);
     } finally {
