@@ -10,12 +10,18 @@
  *   4. freshness: a steady 5,000 events/s for BENCH_SPEED_STEADY_SECONDS (default 25) with current
  *      timestamps; p50/p95/p99 of ingested_at - event timestamp, and the saver's peak RSS.
  *
+ * `--processes 1,2,3` drains the same backlog once per count, each time with that many saver
+ * processes in one consumer group sharing the partitions (3 a topic, 12 in all), each into a
+ * database of its own, and prints events/s per count against the baseline and against 1 process;
+ * the steady freshness run uses the first count.
+ *
  * Ends with one JSON line (DESIGN.md, "Benchmarks"). Run it as
- * `flock /tmp/lambdamart-bench.lock npm run bench:speed`.
+ * `flock /tmp/lambdamart-bench.lock npm run bench:speed [-- --processes 1,2,3]`.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import {
   type Config,
   createKafka,
@@ -40,7 +46,7 @@ import {
   transaction,
   withProducer,
 } from '@lambdamart/speed-layer/testing';
-import { withTempDatabase } from '@lambdamart/test-helpers';
+import { countMessages, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 
 const env = process.env;
@@ -48,6 +54,13 @@ const TOTAL = Number(env.BENCH_SPEED_EVENTS ?? 1_000_000);
 const BASELINE_SECONDS = Number(env.BENCH_SPEED_BASELINE_SECONDS ?? 15);
 const STEADY_SECONDS = Number(env.BENCH_SPEED_STEADY_SECONDS ?? 25);
 const STEADY_RATE = 5_000;
+const { values: args } = parseArgs({ options: { processes: { type: 'string', default: '1' } } });
+const PROCESSES = (args.processes ?? '1').split(',').map((n) => {
+  const count = Number(n.trim());
+  if (!Number.isInteger(count) || count < 1 || count > 12)
+    throw new Error(`--processes takes counts of saver processes from 1 to 12, like 1,2,3; got '${n}'`);
+  return count;
+});
 const config = loadConfig({ ...env, LOG_LEVEL: 'warn' });
 const log = (line: string) => process.stderr.write(`[bench:speed] ${line}\n`);
 
@@ -163,11 +176,11 @@ async function runBaseline(topics: SaverTopics, url: string): Promise<{ rate: nu
 }
 
 /** `lambdamart speed` as a child process; `ready` resolves once it has joined the group and sought its partitions. */
-function spawnSavers(url: string, suffix: string) {
+function spawnSavers(url: string, suffix: string, group: string) {
   const main = resolve(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', main, 'speed', '--group', 'bench-fast', '--topic-suffix', suffix, '--metrics-port', '0'],
+    ['--import', 'tsx', main, 'speed', '--group', group, '--topic-suffix', suffix, '--metrics-port', '0'],
     {
       env: { ...env, REALTIME_DATABASE_URL: url, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -191,9 +204,10 @@ function spawnSavers(url: string, suffix: string) {
   return { child, exited, ready };
 }
 
-async function savedOffsets(pool: Pool): Promise<number> {
+async function savedOffsets(pool: Pool, group: string): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(
-    "select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = 'bench-fast'",
+    'select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1',
+    [group],
   );
   return rows[0]?.n ?? 0;
 }
@@ -208,23 +222,30 @@ function rssMb(pid: number): number {
   }
 }
 
-async function runFast(topics: SaverTopics, suffix: string, url: string) {
+async function runFast(topics: SaverTopics, suffix: string, url: string, processes: number, steady: boolean) {
   const pool = createPool(url, { max: 2, application: 'lambdamart-bench' });
-  const expected = TOTAL + PRODUCT_COUNT;
-  let savers = spawnSavers(url, suffix);
+  // Everything in the topics: the backlog, and the steady run's events once an earlier count has run it.
+  let expected = 0;
+  for (const topic of Object.values(topics)) if (topic !== topics.deadLetters) expected += await countMessages(config, topic);
+  const group = processes === 1 ? 'bench-fast' : `bench-fast-${processes}`;
+  // The others share the group's partitions during the drain; the first alone serves the steady run.
+  const others = Array.from({ length: processes - 1 }, () => spawnSavers(url, suffix, group));
+  let savers = spawnSavers(url, suffix, group);
   let pid = savers.child.pid ?? 0;
   let peakRss = 0;
   const rssTimer = setInterval(() => {
-    peakRss = Math.max(peakRss, rssMb(pid));
+    peakRss = Math.max(peakRss, rssMb(pid), ...others.map((o) => rssMb(o.child.pid ?? 0)));
   }, 200);
   try {
+    // Every member has joined before the clock starts, so the drain is shared from the first commit.
+    await Promise.all([savers.ready, ...others.map((o) => o.ready)]);
     // Drain: from the first commit to the last.
     let first = 0;
     let firstCount = 0;
     let count = 0;
     const deadline = performance.now() + 600_000;
     while (count < expected && performance.now() < deadline) {
-      count = await savedOffsets(pool);
+      count = await savedOffsets(pool, group);
       if (first === 0 && count > 0) {
         first = performance.now();
         firstCount = count;
@@ -235,13 +256,27 @@ async function runFast(topics: SaverTopics, suffix: string, url: string) {
     const drainSeconds = (performance.now() - first) / 1000;
     const rate = (count - firstCount) / drainSeconds;
     const drainRss = peakRss;
-    log(`savers drained ${count} events in ${drainSeconds.toFixed(1)} s: ${Math.round(rate)} events/s, peak RSS ${drainRss.toFixed(0)} MB`);
+    log(
+      `${processes} saver process(es) drained ${count} events in ${drainSeconds.toFixed(1)} s: ${Math.round(rate)} events/s, ` +
+        `peak RSS ${drainRss.toFixed(0)} MB a process (load average ${loadAverage()})`,
+    );
+    await Promise.all(
+      others.map(async (o) => {
+        o.child.kill('SIGTERM');
+        if ((await o.exited) !== 0) log('a draining saver did not exit 0 on SIGTERM');
+      }),
+    );
+    others.length = 0;
+    if (!steady) {
+      const none = { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, n: 0 };
+      return { rate, drainSeconds, drainRss, steadyRss: Number.NaN, freshness: none, saved: count, load: loadAverage() };
+    }
 
     // Freshness and memory at a steady rate, with current timestamps, measured on a saver started
     // for it (the drain's peak would otherwise stay in its RSS: V8 keeps the heap it grew).
     savers.child.kill('SIGTERM');
     if ((await savers.exited) !== 0) log('the draining saver did not exit 0 on SIGTERM');
-    savers = spawnSavers(url, suffix);
+    savers = spawnSavers(url, suffix, group);
     pid = savers.child.pid ?? 0;
     await savers.ready;
     peakRss = 0;
@@ -271,7 +306,7 @@ async function runFast(topics: SaverTopics, suffix: string, url: string) {
       }
     });
     const steadyExpected = expected + produced;
-    while ((await savedOffsets(pool)) < steadyExpected) await sleep(100);
+    while ((await savedOffsets(pool, group)) < steadyExpected) await sleep(100);
     const { rows } = await pool.query<{ p50: number; p95: number; p99: number; n: number }>(
       `with lat as (
          select extract(epoch from ingested_at - event_timestamp) * 1000 as ms from product_view_events where event_timestamp >= $1
@@ -285,9 +320,10 @@ async function runFast(topics: SaverTopics, suffix: string, url: string) {
     log(
       `steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s: ${f.n} events, p50 ${f.p50.toFixed(0)} ms, p95 ${f.p95.toFixed(0)} ms, p99 ${f.p99.toFixed(0)} ms`,
     );
-    return { rate, drainSeconds, drainRss, steadyRss: peakRss, freshness: f, saved: count };
+    return { rate, drainSeconds, drainRss, steadyRss: peakRss, freshness: f, saved: count, load: loadAverage() };
   } finally {
     clearInterval(rssTimer);
+    for (const o of others) o.child.kill('SIGTERM');
     savers.child.kill('SIGTERM');
     const code = await savers.exited;
     if (code !== 0) log(`the savers exited with ${code} on SIGTERM`);
@@ -296,6 +332,7 @@ async function runFast(topics: SaverTopics, suffix: string, url: string) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 async function main(config: Config): Promise<void> {
   const suffix = randomSuffix('bench');
@@ -308,15 +345,25 @@ async function main(config: Config): Promise<void> {
       return runBaseline(topics, url);
     });
     log(`baseline saved ${baseline.saved} events in ${baseline.seconds.toFixed(1)} s: ${Math.round(baseline.rate)} events/s`);
-    const fast = await withTempDatabase('bench_fast', async (url) => {
-      await migrateUp('realtime', url);
-      return runFast(topics, suffix, url);
-    });
+    const runs: { processes: number; result: Awaited<ReturnType<typeof runFast>> }[] = [];
+    for (const [i, processes] of PROCESSES.entries()) {
+      const result = await withTempDatabase(`bench_fast_${processes}`, async (url) => {
+        await migrateUp('realtime', url);
+        return runFast(topics, suffix, url, processes, i === 0);
+      });
+      runs.push({ processes, result });
+    }
+    const fast = (runs[0] as (typeof runs)[number]).result;
     const ratio = fast.rate / baseline.rate;
     const table = [
       ['saver', 'events', 'seconds', 'events/s'],
       ['baseline (INSERT per event, autocommit)', String(baseline.saved), baseline.seconds.toFixed(1), String(Math.round(baseline.rate))],
-      ['lambdamart speed (COPY, exactly once)', String(fast.saved), fast.drainSeconds.toFixed(1), String(Math.round(fast.rate))],
+      ...runs.map(({ processes, result }) => [
+        `lambdamart speed (COPY, exactly once), ${processes} process(es)`,
+        String(result.saved),
+        result.drainSeconds.toFixed(1),
+        String(Math.round(result.rate)),
+      ]),
     ];
     const widths = table[0]?.map((_, c) => Math.max(...table.map((r) => (r[c] ?? '').length))) ?? [];
     for (const row of table) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ')}\n`);
@@ -325,6 +372,12 @@ async function main(config: Config): Promise<void> {
         `ratio: ${ratio.toFixed(1)}x`,
         `freshness at ${STEADY_RATE} events/s (${fast.freshness.n} events): p50 ${fast.freshness.p50.toFixed(0)} ms, p95 ${fast.freshness.p95.toFixed(0)} ms, p99 ${fast.freshness.p99.toFixed(0)} ms`,
         `saver RSS: ${fast.drainRss.toFixed(0)} MB draining the backlog, ${fast.steadyRss.toFixed(0)} MB at ${STEADY_RATE} events/s`,
+        ...runs.map(
+          ({ processes, result }) =>
+            `${processes} process(es): ${Math.round(result.rate)} events/s, ${(result.rate / baseline.rate).toFixed(1)}x the baseline, ` +
+            `${(result.rate / fast.rate).toFixed(2)}x ${runs[0]?.processes} process(es), peak RSS ${result.drainRss.toFixed(0)} MB a process ` +
+            `(load average ${result.load})`,
+        ),
         '',
       ].join('\n'),
     );
@@ -343,6 +396,14 @@ async function main(config: Config): Promise<void> {
         drain_rss_mb: Math.round(fast.drainRss),
         events: TOTAL,
         drain_seconds: Number(fast.drainSeconds.toFixed(1)),
+        processes: runs.map(({ processes, result }) => ({
+          processes,
+          value: Math.round(result.rate),
+          ratio: Number((result.rate / baseline.rate).toFixed(1)),
+          scaling: Number((result.rate / fast.rate).toFixed(2)),
+          rss_mb: Math.round(result.drainRss),
+          load_average: result.load,
+        })),
       })}\n`,
     );
   } finally {

@@ -5,8 +5,8 @@
 # Usage: infra/kafka/kafka.sh COMMAND
 #   install          resolve the jars into $LAMBDAMART_CACHE_DIR/kafka/libs (only when pom.xml changed)
 #   start            install if needed, format storage once, start the broker, wait until it answers
-#   stop             stop the broker this script started (pid file only)
-#   status           one line; exit 0 when the broker answers, 1 otherwise
+#   stop [NODE]      stop the broker(s) this script started (pid files only); NODE: only that one
+#   status           one line per broker; exit 0 when every broker answers, 1 otherwise
 #   topics [ARGS]    run TopicCommand against the broker (default: --describe; e.g. `topics --list`)
 #
 # Environment:
@@ -14,9 +14,14 @@
 #   LAMBDAMART_CACHE_DIR   downloads (default: <repo>/.cache); jars go to <cache>/kafka/libs
 #   KAFKA_PORT             client port (default 9092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default 9093)
+#   KAFKA_NODES            brokers in the cluster (default 1). With 3: three KRaft nodes, each broker
+#                          and controller, on loopback; node i (1..N) listens on KAFKA_PORT+2(i-1)
+#                          and KAFKA_CONTROLLER_PORT+2(i-1) and keeps its files in <data>/kafka/node-i.
+#                          Internal topics get replication factor 3 (min ISR 2).
 #
-# Files under <data>/kafka: server.properties (effective config), logs/ (topic data),
-# server.log (broker log), stdout.log, kafka.pid, mvn-install.log, format.log.
+# Files under <data>/kafka (or <data>/kafka/node-i with KAFKA_NODES > 1): server.properties
+# (effective config), logs/ (topic data), server.log (broker log), stdout.log, kafka.pid,
+# format.log; mvn-install.log under <data>/kafka.
 set -Eeuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,6 +29,7 @@ HERE="$ROOT/infra/kafka"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_NODES="${KAFKA_NODES:-1}"
 HOST=127.0.0.1
 READY_TIMEOUT=90 # seconds to wait for a starting broker
 STOP_TIMEOUT=30  # seconds between SIGTERM and SIGKILL
@@ -61,32 +67,60 @@ mkdir -p "$DATA_DIR" 2>/dev/null || die "cannot create LAMBDAMART_DATA_DIR $DATA
 mkdir -p "$CACHE_DIR" 2>/dev/null || die "cannot create LAMBDAMART_CACHE_DIR $CACHE_DIR; fix its permissions or set LAMBDAMART_CACHE_DIR to a writable path"
 DATA_DIR="$(cd "$DATA_DIR" && pwd)"
 CACHE_DIR="$(cd "$CACHE_DIR" && pwd)"
-KDATA="$DATA_DIR/kafka"
+KAFKA_BASE="$DATA_DIR/kafka"       # the lock, mvn-install.log and, with several nodes, node-i/
 LIBS="$CACHE_DIR/kafka/libs"
 STAMP="$CACHE_DIR/kafka/libs.stamp" # sha256 of the pom.xml the jars were resolved from
-CONFIG="$KDATA/server.properties"   # effective config written from the template
-LOG_DIRS="$KDATA/logs"              # Kafka's "log.dirs", i.e. the topic data
-PID_FILE="$KDATA/kafka.pid"
-SERVER_LOG="$KDATA/server.log"
-STDOUT_LOG="$KDATA/stdout.log"
-MVN_LOG="$KDATA/mvn-install.log"
-FORMAT_LOG="$KDATA/format.log"
-mkdir -p "$KDATA" "$CACHE_DIR/kafka"
+MVN_LOG="$KAFKA_BASE/mvn-install.log"
+CLUSTER_ID_FILE="$KAFKA_BASE/cluster-id" # several nodes: every node is formatted with this id
+mkdir -p "$KAFKA_BASE" "$CACHE_DIR/kafka"
 
+[[ "$KAFKA_NODES" =~ ^[1-9]$ ]] || die "invalid KAFKA_NODES '$KAFKA_NODES'; use a number of brokers between 1 and 9 (e.g. 3)"
 for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-  if ! [[ "$p" =~ ^[0-9]+$ ]] || ((10#$p < 1 || 10#$p > 65535)); then
-    die "invalid port '$p' in KAFKA_PORT/KAFKA_CONTROLLER_PORT; use a number between 1 and 65535"
+  if ! [[ "$p" =~ ^[0-9]+$ ]] || ((10#$p < 1 || 10#$p + 2 * (KAFKA_NODES - 1) > 65535)); then
+    die "invalid port '$p' in KAFKA_PORT/KAFKA_CONTROLLER_PORT; use a number between 1 and 65535 (with KAFKA_NODES=$KAFKA_NODES, up to $((65535 - 2 * (KAFKA_NODES - 1))))"
   fi
 done
-[[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ]] ||
-  die "KAFKA_PORT and KAFKA_CONTROLLER_PORT are both $KAFKA_PORT; they must differ"
+BASE_PORT=$((10#$KAFKA_PORT))
+# A cluster on one machine: three 1 GB heaps would be more than a dev box needs.
+HEAP=1g
+((KAFKA_NODES > 1)) && HEAP=512m
+BASE_CONTROLLER_PORT=$((10#$KAFKA_CONTROLLER_PORT))
+# Node i uses base + 2(i-1); with several nodes no client port may equal a controller port.
+for ((i = 0; i < KAFKA_NODES; i++)); do
+  for ((j = 0; j < KAFKA_NODES; j++)); do
+    ((BASE_PORT + 2 * i != BASE_CONTROLLER_PORT + 2 * j)) ||
+      die "KAFKA_PORT=$KAFKA_PORT and KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT give node $((i + 1)) and node $((j + 1)) the same port $((BASE_PORT + 2 * i)); choose ports that differ by an odd number (e.g. 29092 and 29093)"
+  done
+done
+
+# The KRaft voters: every node is a controller.
+VOTERS=""
+for ((i = 1; i <= KAFKA_NODES; i++)); do
+  VOTERS+="${VOTERS:+,}$i@$HOST:$((BASE_CONTROLLER_PORT + 2 * (i - 1)))"
+done
+
+# Points the per-node variables at node N (1..KAFKA_NODES). One node keeps today's layout.
+select_node() { # N
+  NODE=$1
+  if ((KAFKA_NODES == 1)); then KDATA="$KAFKA_BASE"; else KDATA="$KAFKA_BASE/node-$NODE"; fi
+  KAFKA_PORT=$((BASE_PORT + 2 * (NODE - 1)))
+  KAFKA_CONTROLLER_PORT=$((BASE_CONTROLLER_PORT + 2 * (NODE - 1)))
+  CONFIG="$KDATA/server.properties" # effective config written from the template
+  LOG_DIRS="$KDATA/logs"            # Kafka's "log.dirs", i.e. the topic data
+  PID_FILE="$KDATA/kafka.pid"
+  SERVER_LOG="$KDATA/server.log"
+  STDOUT_LOG="$KDATA/stdout.log"
+  FORMAT_LOG="$KDATA/format.log"
+  mkdir -p "$KDATA"
+}
+select_node 1
 
 # Serialise start/stop/install so two callers (two terminals, parallel test
 # setup) cannot launch two brokers. fd 9 is closed for the broker itself,
 # otherwise it would hold the lock for as long as it runs.
 take_lock() {
-  exec 9>"$KDATA/kafka.lock"
-  flock -w 150 9 || die "another kafka.sh start/stop/install still holds $KDATA/kafka.lock after 150 s; wait for it or kill it"
+  exec 9>"$KAFKA_BASE/kafka.lock"
+  flock -w 150 9 || die "another kafka.sh start/stop/install still holds $KAFKA_BASE/kafka.lock after 150 s; wait for it or kill it"
 }
 
 # ---------------------------------------------------------------- java / maven
@@ -97,7 +131,7 @@ ensure_tools() { # TOOL...  (java, mvn)
   local missing=() t
   for t in "$@"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
   if ((${#missing[@]})); then
-    local apt_log="$KDATA/apt-install.log"
+    local apt_log="$KAFKA_BASE/apt-install.log"
     if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
       log "${missing[*]} not found; installing maven and openjdk-17-jdk-headless with apt-get…"
       if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends maven openjdk-17-jdk-headless; } >"$apt_log" 2>&1; then
@@ -225,12 +259,20 @@ running_port() {
 # (data dir, ports) are replaced; everything else is copied verbatim.
 write_config() {
   local tmp="$CONFIG.tmp"
-  awk -v logdirs="$LOG_DIRS" -v host="$HOST" -v port="$KAFKA_PORT" -v cport="$KAFKA_CONTROLLER_PORT" '
+  awk -v logdirs="$LOG_DIRS" -v host="$HOST" -v port="$KAFKA_PORT" -v cport="$KAFKA_CONTROLLER_PORT" \
+    -v node="$NODE" -v nodes="$KAFKA_NODES" -v voters="$VOTERS" '
     BEGIN {
       o["log.dirs"] = logdirs
       o["listeners"] = "PLAINTEXT://" host ":" port ",CONTROLLER://" host ":" cport
       o["advertised.listeners"] = "PLAINTEXT://" host ":" port
-      o["controller.quorum.voters"] = "1@" host ":" cport
+      o["controller.quorum.voters"] = (nodes == 1) ? "1@" host ":" cport : voters
+      if (nodes > 1) {
+        # A cluster: its own node id, and internal topics that survive the loss of one broker.
+        o["node.id"] = node
+        o["offsets.topic.replication.factor"] = (nodes >= 3) ? 3 : nodes
+        o["transaction.state.log.replication.factor"] = (nodes >= 3) ? 3 : nodes
+        o["transaction.state.log.min.isr"] = (nodes >= 3) ? 2 : 1
+      }
       print "# GENERATED by infra/kafka/kafka.sh from infra/kafka/server.properties; edit the template, not this file."
     }
     /^[ \t]*[^#! \t=]+[ \t]*=/ {
@@ -248,10 +290,15 @@ format_storage_once() {
   [[ -f "$LOG_DIRS/meta.properties" ]] && return 0
   log "formatting KRaft storage in $LOG_DIRS…"
   mkdir -p "$LOG_DIRS"
-  local uuid
-  if ! uuid="$(run_tool kafka.tools.StorageTool random-uuid 2>"$FORMAT_LOG")" || [[ -z "$uuid" ]]; then
-    show_tail "$FORMAT_LOG"
-    die "kafka.tools.StorageTool random-uuid failed (log: $FORMAT_LOG); delete $LIBS and $STAMP to re-download the jars"
+  local uuid=""
+  # Every node of a cluster is formatted with the same cluster id.
+  ((KAFKA_NODES > 1)) && [[ -s "$CLUSTER_ID_FILE" ]] && uuid="$(cat "$CLUSTER_ID_FILE")"
+  if [[ -z "$uuid" ]]; then
+    if ! uuid="$(run_tool kafka.tools.StorageTool random-uuid 2>"$FORMAT_LOG")" || [[ -z "$uuid" ]]; then
+      show_tail "$FORMAT_LOG"
+      die "kafka.tools.StorageTool random-uuid failed (log: $FORMAT_LOG); delete $LIBS and $STAMP to re-download the jars"
+    fi
+    ((KAFKA_NODES > 1)) && printf '%s\n' "$uuid" >"$CLUSTER_ID_FILE"
   fi
   if ! run_tool kafka.tools.StorageTool format -t "$uuid" -c "$CONFIG" >>"$FORMAT_LOG" 2>&1; then
     show_tail "$FORMAT_LOG"
@@ -299,9 +346,11 @@ start_failure_reason() { # OFFSET
   } | grep -E '(Exception|Error)(: | )' | grep -v '^[[:space:]]*at ' | tail -n 1 | cut -c1-300 || true
 }
 
-do_start() {
-  take_lock
+# Launches the selected node unless it already runs; sets LAUNCHED_OFFSET (where its server.log
+# ended before launch) or leaves it empty when the node was already running.
+launch_node() {
   local port
+  LAUNCHED_OFFSET=""
   if broker_running; then
     port="$(running_port)"
     port_answers "$port" ||
@@ -322,7 +371,6 @@ do_start() {
     fi
   done
 
-  local t0=$EPOCHREALTIME
   install_jars
   ensure_tools java
   write_config
@@ -341,7 +389,7 @@ do_start() {
   # whether or not setsid had to fork.
   # shellcheck disable=SC2016 # $$/$1/$@ belong to the inner bash
   setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' kafka-launcher "$PID_FILE" \
-    java -Xms1g -Xmx1g -XX:+UseG1GC \
+    java "-Xms$HEAP" "-Xmx$HEAP" -XX:+UseG1GC \
     -Dlog4j.configuration="file:$HERE/log4j.properties" \
     -Dkafka.logs.dir="$KDATA" \
     -cp "$LIBS/*" kafka.Kafka "$CONFIG" \
@@ -360,7 +408,13 @@ do_start() {
     rm -f "$PID_FILE"
     die "the broker exited right after launch: $(start_failure_reason "$offset") (full logs: $STDOUT_LOG, $SERVER_LOG)"
   fi
+  LAUNCHED_OFFSET=$offset
+}
 
+# Waits until the selected node, launched from server.log byte OFFSET, answers.
+wait_node_ready() { # OFFSET
+  local offset=$1
+  broker_running || true
   local deadline=$((SECONDS + READY_TIMEOUT))
   # Ready = the client port accepts connections AND this run's log says the
   # server finished starting (the port alone opens a little before that).
@@ -376,13 +430,51 @@ do_start() {
     fi
     sleep 0.5
   done
-  log "started (pid $PID) on $HOST:$KAFKA_PORT in $(elapsed_since "$t0") s"
+}
+
+do_start() {
+  take_lock
+  local t0=$EPOCHREALTIME n
+  local -a offsets=()
+  # Every node first, then the wait: a node of a cluster is ready only once a quorum of
+  # controllers runs.
+  for ((n = 1; n <= KAFKA_NODES; n++)); do
+    select_node "$n"
+    launch_node
+    offsets[n]=$LAUNCHED_OFFSET
+  done
+  for ((n = 1; n <= KAFKA_NODES; n++)); do
+    [[ -n "${offsets[n]}" ]] || continue
+    select_node "$n"
+    wait_node_ready "${offsets[n]}"
+    log "started (pid $PID) on $HOST:$KAFKA_PORT in $(elapsed_since "$t0") s"
+  done
 }
 
 # ------------------------------------------------------------------ stop
 
-do_stop() {
+do_stop() { # [NODE]
   take_lock
+  local n
+  if [[ -n "${1:-}" ]]; then
+    [[ "$1" =~ ^[1-9]$ ]] && (($1 <= KAFKA_NODES)) || die "no node '$1': KAFKA_NODES=$KAFKA_NODES, so NODE is between 1 and $KAFKA_NODES"
+    select_node "$1"
+    stop_node
+    return 0
+  fi
+  # Every node is told to stop first: the last controller of a cluster stopped one by one would
+  # wait for a quorum that is gone, and only stop at the SIGKILL.
+  for ((n = 1; n <= KAFKA_NODES && KAFKA_NODES > 1; n++)); do
+    select_node "$n"
+    broker_running && kill -TERM "$PID" 2>/dev/null || true
+  done
+  for ((n = KAFKA_NODES; n >= 1; n--)); do
+    select_node "$n"
+    stop_node
+  done
+}
+
+stop_node() {
   if ! broker_running; then
     if [[ -f "$PID_FILE" ]]; then
       rm -f "$PID_FILE"
@@ -416,23 +508,37 @@ do_stop() {
 # ---------------------------------------------------------------- status
 
 do_status() {
+  local n failed=0
+  for ((n = 1; n <= KAFKA_NODES; n++)); do
+    select_node "$n"
+    node_status || failed=1
+  done
+  exit "$failed"
+}
+
+node_status() {
   local port
   port="$(running_port)"
   if broker_running; then
     if port_answers "$port"; then
       echo "kafka: running (pid $PID) on $HOST:$port"
-      exit 0
+      return 0
     fi
     echo "kafka: process $PID is running but not answering on $HOST:$port (starting up or hung; see $SERVER_LOG)"
-    exit 1
+    return 1
   fi
   echo "kafka: not running"
-  exit 1
+  return 1
 }
 
 # ---------------------------------------------------------------- topics
 
 do_topics() {
+  local n
+  for ((n = 1; n <= KAFKA_NODES; n++)); do
+    select_node "$n"
+    broker_running && break
+  done
   broker_running || die "the broker is not running; start it with: infra/kafka/kafka.sh start"
   jars_up_to_date || die "the Kafka jars are missing or outdated; run: infra/kafka/kafka.sh install"
   ensure_tools java
@@ -461,7 +567,7 @@ case "$cmd" in
     fi
     ;;
   start) do_start ;;
-  stop) do_stop ;;
+  stop) do_stop "$@" ;;
   status) do_status ;;
   topics) do_topics "$@" ;;
   -h | --help | help) usage ;;
