@@ -38,6 +38,12 @@ export const WarehouseTables = {
   factSourceSnapshot: 'fact_source_snapshot',
   /** Which DuckDB replica file of the facts the analytics tables match. */
   analyticsReplica: 'analytics_replica',
+  /** The API's daily sales (migration 0012): figures and a customer bit string per day, kept by the facts job. */
+  salesDaily: 'sales_daily',
+  /** Dense customer numbers: bit k of a day's bit string is customer k. */
+  salesCustomerKeys: 'sales_customer_keys',
+  /** The facts watermark sales_daily describes; the API reads it only when this matches. */
+  salesDailyState: 'sales_daily_state',
 } as const;
 
 /**
