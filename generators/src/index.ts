@@ -2,16 +2,9 @@
 
 export { type BadEventKind, isInvalidKind } from './bad-event-kinds.ts';
 // CSV import.
-export {
-  describePlan,
-  type ImportOptions,
-  type ImportPlan,
-  type ImportProgress,
-  type ImportSummary,
-  importCsv,
-  planImport,
-} from './csv/import.ts';
+export { type ImportOptions, type ImportProgress, type ImportSummary, importCsv } from './csv/import.ts';
 export { type ImportType, ImportTypes, parseMapOption } from './csv/mapping.ts';
+export { describePlan, type ImportPlan, planImport } from './csv/plan.ts';
 // Synthetic events.
 export { GeneratorDefaults, type GeneratorOptions, generateEvents, serializeEvent } from './generate.ts';
 export type { GeneratedEvent } from './generated-event.ts';

@@ -7,8 +7,9 @@ import { parse } from 'csv-parse/sync';
 import type { GeneratedEvent } from '../generated-event.ts';
 import type { EventSink } from '../sinks.ts';
 import { deriveUuid, OrderLevelProduct } from './convert.ts';
-import { describePlan, importCsv, planImport } from './import.ts';
+import { importCsv } from './import.ts';
 import type { ImportType } from './mapping.ts';
+import { describePlan, planImport } from './plan.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lambdamart-import-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,23 +12,15 @@
  * last line is read, so only the invoices open at that moment are held (one, in a file that keeps
  * them together).
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
-import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
-import { type CatalogRecord, type EventKind, LambdamartError, Topics, type TransactionLine, validateEvent } from '@lambdamart/core';
-import { parse } from 'csv-parse';
+import { type EventKind, Topics, type TransactionLine, validateEvent } from '@lambdamart/core';
 import type { GeneratedEvent } from '../generated-event.ts';
 import type { EventSink } from '../sinks.ts';
 import {
   type CatalogEntry,
   isOrderLevel,
-  OrderLevelProduct,
   orderLevelCatalogRecord,
-  ProductLookup,
   type RowContext,
   RowError,
   RowReader,
@@ -38,19 +30,10 @@ import {
   toView,
   transactionLines,
 } from './convert.ts';
-import { type CsvDetection, detectCsv, isWhitespaceDelimiter, splitWhitespaceLine } from './detect.ts';
-import { type ColumnMapping, type ImportType, mapColumns, missingRequired } from './mapping.ts';
-import { RowCounts } from './row-counts.ts';
-import { parseDate } from './values.ts';
-
-export interface ImportPlan {
-  file: string;
-  type: ImportType;
-  detection: CsvDetection;
-  mapping: ColumnMapping;
-  /** Whether CRLF ends the lines (csv-parse counts a quoted CRLF as two lines; we correct for it). */
-  crlf: boolean;
-}
+import type { ImportType } from './mapping.ts';
+import type { ImportPlan } from './plan.ts';
+import { loadProductCatalog } from './product-catalog.ts';
+import { misaligned, readRecords, scanFile } from './read-records.ts';
 
 export interface ImportProgress {
   /** `scan`: the first read (hash, row counts, earliest sale); `import`: the second, which sends. */
@@ -92,9 +75,6 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   signal?: AbortSignal;
 }
-
-const SampleBytes = 64 * 1024;
-
 const kindOf: Record<ImportType, EventKind> = { transactions: 'transaction', products: 'catalog', views: 'view', carts: 'cart' };
 const topicOf: Record<ImportType, string> = {
   transactions: Topics.transactions.name,
@@ -102,269 +82,9 @@ const topicOf: Record<ImportType, string> = {
   views: Topics.productViews.name,
   carts: Topics.cartEvents.name,
 };
-
-/** Reads the first 64 KiB, detects the layout and maps the columns; throws a one-line Error when it cannot. */
-export async function planImport(file: string, type: ImportType, map: [string, string][] = []): Promise<ImportPlan> {
-  const handle = await open(file, 'r');
-  let sample: string;
-  let whole: boolean;
-  try {
-    const buffer = Buffer.alloc(SampleBytes);
-    const { bytesRead } = await handle.read(buffer, 0, SampleBytes, 0);
-    whole = bytesRead < SampleBytes;
-    sample = buffer.subarray(0, bytesRead).toString('utf8');
-    // A multi-byte character cut at the end of the sample decodes as U+FFFD: drop it.
-    if (!whole) sample = sample.replace(/\uFFFD+$/, '');
-  } finally {
-    await handle.close();
-  }
-  if (sample.replace(/^\uFEFF/, '').trim() === '') throw new LambdamartError('LM_ERR_IMPORT_FILE_EMPTY', `${file} is empty`);
-  const detection = detectCsv(sample, whole);
-  const mapping = mapColumns(type, detection.columns, map);
-  const missing = missingRequired(type, mapping);
-  if (missing.length > 0) {
-    throw new LambdamartError(
-      'LM_ERR_IMPORT_FIELD_UNMAPPED',
-      `cannot map ${missing.join(', ')} to a column of ${basename(file)} (columns: ${detection.columns.map((c) => c.name).join(', ')}); use --map column=field`,
-    );
-  }
-  return { file, type, detection, mapping, crlf: /\r\n/.test(sample) };
-}
-
-const delimiterNames: Record<string, string> = {
-  '\t': 'tab',
-  spaces: 'whitespace-aligned (runs of 2+ spaces)',
-  whitespace: 'whitespace-aligned (any spaces)',
-};
-
-/** The detected mapping as lines for a person: `price <- "Unit Price" (decimal, 1.234,56)`. */
-export function describePlan(plan: ImportPlan): string[] {
-  const d = plan.detection;
-  const delimiter = delimiterNames[d.delimiter] ?? JSON.stringify(d.delimiter);
-  const lines = [
-    `${basename(plan.file)}: ${isWhitespaceDelimiter(d.delimiter) ? delimiter : `delimiter ${delimiter}`}, ${d.hasHeader ? 'header row' : 'no header'}${d.bom ? ', UTF-8 BOM' : ''}${plan.crlf ? ', CRLF' : ''}`,
-  ];
-  for (const [field, index] of plan.mapping) {
-    const c = d.columns[index];
-    if (!c) continue;
-    const detail =
-      c.type === 'date'
-        ? `date, ${c.dateFormat}`
-        : c.type === 'decimal' || c.type === 'integer'
-          ? `${c.type}, ${c.numberStyle === 'comma' ? '1.234,5' : '1,234.5'}`
-          : c.type;
-    lines.push(`  ${field.padEnd(22)} <- ${JSON.stringify(c.name)} (${detail})`);
-  }
-  if (isOrderLevel(plan.type, plan.mapping)) {
-    lines.push(
-      `  ${'product_id'.padEnd(22)} <- none: order-level rows, each one line of "${OrderLevelProduct.product_id}" at amount / quantity`,
-    );
-  }
-  if (plan.type === 'products' && !plan.mapping.has('updated_at')) {
-    lines.push(
-      `  ${'updated_at'.padEnd(22)} <- none: dated at the import time (give this file as --products of the transactions import to date it from the earliest sale)`,
-    );
-  }
-  return lines;
-}
-
 function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
-
-/** How both passes parse a delimited file: alike, so that they see the same records. */
-function csvParseOptions(plan: ImportPlan) {
-  return {
-    delimiter: plan.detection.delimiter,
-    bom: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-  };
-}
-
-/** One record of the file, or a piece of it the parser could not read. */
-type SourceItem = { record: string[]; raw: string; line: number } | { unreadable: string; line: number };
-
-/**
- * The records of the file in order, header skipped, each with the line it starts on. `input` is
- * read once; `onBytes` sees every chunk (progress, the content hash).
- */
-async function* readRecords(plan: ImportPlan, input: Readable): AsyncGenerator<SourceItem> {
-  const { delimiter, hasHeader } = plan.detection;
-  let header = hasHeader;
-  if (isWhitespaceDelimiter(delimiter)) {
-    // No quoting in a whitespace-aligned export: a record is a line.
-    const decoder = new StringDecoder('utf8');
-    let rest = '';
-    let line = 0;
-    for await (const bytes of input as AsyncIterable<Buffer>) {
-      const chunk = decoder.write(bytes);
-      const text = line === 0 && rest === '' ? chunk.replace(/^\uFEFF/, '') : chunk;
-      const lines = (rest + text).split('\n');
-      rest = lines.pop() ?? '';
-      for (const raw of lines) {
-        line++;
-        const record = splitWhitespaceLine(raw, delimiter);
-        if (record.length === 0) continue;
-        if (header) {
-          header = false;
-          continue;
-        }
-        yield { record, raw: raw.replace(/\r$/, ''), line };
-      }
-    }
-    rest += decoder.end();
-    line++;
-    const record = splitWhitespaceLine(rest, delimiter);
-    if (record.length > 0 && !header) yield { record, raw: rest.replace(/\r$/, ''), line };
-    return;
-  }
-  const parser = input.pipe(parse({ ...csvParseOptions(plan), info: true, raw: true }));
-  const parseErrors: { line: number; reason: string }[] = [];
-  parser.on('skip', (error: { message: string; lines?: number }) => {
-    parseErrors.push({ line: error.lines ?? 0, reason: `unreadable CSV: ${error.message}` });
-  });
-  let quotedCrlf = 0;
-  for await (const { record, raw, info } of parser as AsyncIterable<{ record: string[]; raw: string; info: { lines: number } }>) {
-    for (const error of parseErrors.splice(0)) yield { unreadable: error.reason, line: error.line };
-    // Line numbers: csv-parse counts a CRLF inside quotes twice; the record starts where its newlines began.
-    let newlines = 0;
-    for (const field of record) {
-      for (let i = field.indexOf('\n'); i >= 0; i = field.indexOf('\n', i + 1)) {
-        newlines++;
-        if (plan.crlf && field[i - 1] === '\r') quotedCrlf++;
-      }
-    }
-    const line = info.lines - quotedCrlf - newlines;
-    if (header) {
-      header = false;
-      continue;
-    }
-    yield { record, raw: raw.replace(/^[\r\n]+|[\r\n]+$/g, ''), line };
-  }
-  for (const error of parseErrors.splice(0)) yield { unreadable: error.reason, line: error.line };
-}
-
-/** A whitespace-aligned row with another number of cells than the header has shifted its columns. */
-function misaligned(plan: ImportPlan, record: readonly string[]): string | undefined {
-  const width = plan.detection.columns.length;
-  if (!isWhitespaceDelimiter(plan.detection.delimiter) || record.length === width) return undefined;
-  return `columns: ${record.length} cells where the whitespace-aligned file has ${width} (an empty cell or a space inside one?)`;
-}
-
-interface FirstPass {
-  contentId: string;
-  /** Rows per transaction id, for files whose lines share one and do not keep them together. */
-  rowsPerTransaction?: RowCounts;
-  /** Epoch ms of the earliest readable transaction time. */
-  earliestSale?: number;
-}
-
-/** The first read: the content's hash, the rows of each transaction id, the earliest sale (`wantsSales`). */
-async function scanFile(
-  plan: ImportPlan,
-  grouped: boolean,
-  wantsSales: boolean,
-  onBytes: (bytes: number) => void,
-  signal?: AbortSignal,
-): Promise<FirstPass> {
-  const hash = createHash('sha256');
-  const input = createReadStream(plan.file);
-  input.on('data', (chunk) => {
-    hash.update(chunk);
-    onBytes(chunk.length);
-  });
-  if (!grouped && !wantsSales) {
-    await finished(input.resume());
-    return { contentId: hash.digest('hex').slice(0, 32) };
-  }
-  const rowsPerTransaction = grouped ? new RowCounts() : undefined;
-  const txIndex = plan.mapping.get('transaction_id') ?? -1;
-  const timeIndex = plan.mapping.get('transaction_timestamp') ?? -1;
-  const timeFormat = plan.detection.columns[timeIndex]?.dateFormat ?? 'iso';
-  let earliest = Number.POSITIVE_INFINITY;
-  // The second pass's parser settings (so it sees the same records), without raw text or line
-  // info: less garbage, a lower peak of memory.
-  const records: AsyncIterable<string[]> = isWhitespaceDelimiter(plan.detection.delimiter)
-    ? (async function* () {
-        for await (const item of readRecords(plan, input)) if (!('unreadable' in item)) yield item.record;
-      })()
-    : input.pipe(parse(csvParseOptions(plan)));
-  let header = plan.detection.hasHeader && !isWhitespaceDelimiter(plan.detection.delimiter);
-  let previous: string | undefined;
-  let runs = 0;
-  try {
-    for await (const record of records) {
-      if (signal?.aborted) break;
-      if (header) {
-        header = false;
-        continue;
-      }
-      if (rowsPerTransaction) {
-        const id = (record[txIndex] ?? '').trim();
-        rowsPerTransaction.add(id);
-        if (id !== previous) runs++;
-        previous = id;
-      }
-      if (!wantsSales) continue;
-      // A row without a readable time is rejected in the second pass; it dates nothing.
-      const at = parseDate(record[timeIndex] ?? '', timeFormat);
-      if (at !== undefined && at < earliest) earliest = at;
-    }
-  } finally {
-    input.destroy();
-  }
-  return {
-    contentId: hash.digest('hex').slice(0, 32),
-    // As many runs of one id as ids: each id's rows are together, and a change of id closes one.
-    rowsPerTransaction: rowsPerTransaction && runs > rowsPerTransaction.size ? rowsPerTransaction : undefined,
-    earliestSale: Number.isFinite(earliest) ? earliest : undefined,
-  };
-}
-
-/** A products CSV as a lookup by id and name, and its valid rows as catalog records (a few hundred rows). */
-export async function loadProductCatalog(
-  file: string,
-  undatedTime = Date.now(),
-): Promise<{ lookup: ProductLookup; records: CatalogRecord[] }> {
-  const plan = await planImport(file, 'products');
-  const lookup = new ProductLookup();
-  const records: CatalogRecord[] = [];
-  const input = createReadStream(file);
-  try {
-    for await (const item of readRecords(plan, input)) {
-      if ('unreadable' in item) continue;
-      const ctx: RowContext = {
-        type: 'products',
-        columns: plan.detection.columns,
-        mapping: plan.mapping,
-        sourceId: '',
-        line: item.line,
-        importTime: undatedTime,
-      };
-      try {
-        const result = validateEvent('catalog', toCatalogRecord(ctx, item.record));
-        if (result.ok) {
-          lookup.add(result.value);
-          records.push(result.value);
-        }
-      } catch {
-        // A bad catalog row just leaves that product unknown; its transactions are rejected with that reason.
-      }
-    }
-  } finally {
-    input.destroy();
-  }
-  return { lookup, records };
-}
-
-/** Loads a products CSV into a lookup by id and by name. */
-export async function loadProductLookup(file: string, importTime = Date.now()): Promise<ProductLookup> {
-  return (await loadProductCatalog(file, importTime)).lookup;
-}
-
 interface PendingTransaction {
   key: string;
   first: string[];

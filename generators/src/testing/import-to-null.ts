@@ -4,8 +4,9 @@
  *
  *   tsx generators/src/testing/import-to-null.ts <file.csv> <type> <rejects.csv>
  */
-import { importCsv, planImport } from '../csv/import.ts';
+import { importCsv } from '../csv/import.ts';
 import type { ImportType } from '../csv/mapping.ts';
+import { planImport } from '../csv/plan.ts';
 
 const [file, type, rejectsFile] = process.argv.slice(2) as [string, ImportType, string];
 let events = 0;
