@@ -16,6 +16,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import type { FaultFigures as Figures } from './faults/harness.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const started = Date.now();
@@ -56,16 +57,6 @@ function findTests(dir: string, found: string[] = []): string[] {
     else if (entry.endsWith('.fault.ts') || entry.endsWith('.test.ts')) found.push(path);
   }
   return found.sort();
-}
-
-interface Figures {
-  fault: string;
-  sent: number;
-  before: string;
-  after: string;
-  recoverySeconds: number;
-  reconcile: string;
-  note: string;
 }
 
 function printTable(): void {

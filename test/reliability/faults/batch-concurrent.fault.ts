@@ -5,20 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { makeEvents, produceWithKcat } from './events.ts';
-import { privateStack, recordFigures, Scenario } from './harness.ts';
-import { describeReconciliation, reconcile, waitForSavers } from './reconcile.ts';
+import { privateStack, recordFigures } from './harness.ts';
+import { describeReconciliation, reconcile } from './reconcile.ts';
+import { sendAndSave, withScenario } from './steps.ts';
 
 const stack = privateStack();
 
 describe('fault: two batch triggers at once', { timeout: 300_000 }, () => {
   it('one runs, the other is refused by name (or runs after it); every event loaded once', async () => {
-    const scenario = await Scenario.create(stack, 'batch_twice');
-    try {
-      const { lines, expected } = makeEvents({ seed: 1207, count: 8000 });
-      scenario.spawnSaver();
-      await produceWithKcat(scenario, lines);
-      await waitForSavers(scenario, expected);
+    await withScenario(stack, 'batch_twice', async (scenario) => {
+      const { expected } = await sendAndSave(scenario, { seed: 1207, count: 8000 });
       const started = Date.now();
       const a = scenario.startBatch();
       const b = scenario.startBatch();
@@ -41,9 +37,6 @@ describe('fault: two batch triggers at once', { timeout: 300_000 }, () => {
       });
       assert.deepEqual(result.problems, [], describeReconciliation(result));
       assert.deepEqual(afterRerun.problems, [], describeReconciliation(afterRerun));
-    } finally {
-      await scenario.close();
-      await scenario.dropDatabases();
-    }
+    });
   });
 });

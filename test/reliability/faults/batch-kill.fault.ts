@@ -5,20 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { makeEvents, produceWithKcat } from './events.ts';
-import { pollUntil, privateStack, recordFigures, Scenario } from './harness.ts';
-import { describeReconciliation, reconcile, waitForSavers } from './reconcile.ts';
+import { pollUntil, privateStack } from './harness.ts';
+import { describeReconciliation, reconcile } from './reconcile.ts';
+import { recordReconciled, sendAndSave, withScenario } from './steps.ts';
 
 const stack = privateStack();
 
 describe('fault: kill -9 a batch job mid-run, rerun it', { timeout: 300_000 }, () => {
   it('the killed run leaves no partial facts; the rerun loads every event once', async () => {
-    const scenario = await Scenario.create(stack, 'batch_kill');
-    try {
-      const { lines, expected } = makeEvents({ seed: 1206, count: 12_000 });
-      scenario.spawnSaver();
-      await produceWithKcat(scenario, lines);
-      await waitForSavers(scenario, expected);
+    await withScenario(stack, 'batch_kill', async (scenario) => {
+      const { expected } = await sendAndSave(scenario, { seed: 1206, count: 12_000 });
       const batch = scenario.startBatch();
       const running = await pollUntil(
         async () => (await scenario.warehouse.query<{ job_name: string }>("select job_name from job_runs where status = 'running'")).rows,
@@ -44,19 +40,14 @@ describe('fault: kill -9 a batch job mid-run, rerun it', { timeout: 300_000 }, (
       const orphans = runs.filter((r) => r.status === 'failed');
       assert.ok(orphans.length >= 1, `the killed run is marked failed (${JSON.stringify(runs)})`);
       assert.equal(runs.filter((r) => r.status === 'running').length, 0, 'no run left running');
-      recordFigures(stack, {
+      recordReconciled(stack, result, {
         fault: 'kill -9 a batch job mid-run, rerun',
         sent: expected.messages,
         before: `killed in ${killedIn}; facts after the kill: ${factsAfterKill}; succeeded before: ${left[0]?.succeeded || 'none'}`,
         after: `${orphans.length} orphaned run(s) marked failed; ${describeReconciliation(result)}`,
         recoverySeconds,
-        reconcile: result.problems.length ? result.problems.join('; ') : 'ok',
         note: 'SIGKILL of `lambdamart batch run` once dimensions or facts is running; time of the rerun',
       });
-      assert.deepEqual(result.problems, [], describeReconciliation(result));
-    } finally {
-      await scenario.close();
-      await scenario.dropDatabases();
-    }
+    });
   });
 });

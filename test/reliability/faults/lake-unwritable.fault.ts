@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { withDuckdb } from '@lambdamart/batch-layer';
 import { makeEvents, produceWithKcat } from './events.ts';
-import { pollUntil, privateStack, recordFigures, Scenario } from './harness.ts';
-import { describeReconciliation, reconcile, savedCounts, totalSaved, waitForSavers } from './reconcile.ts';
+import { privateStack } from './harness.ts';
+import { describeReconciliation, reconcile, untilSaved, waitForSavers } from './reconcile.ts';
+import { recordReconciled, withScenario } from './steps.ts';
 
 const stack = privateStack();
 const withoutRootOverride =
@@ -41,75 +42,68 @@ async function setWritable(lake: string, writable: boolean): Promise<void> {
 
 describe('fault: the lake made unwritable mid-archive', { timeout: 300_000 }, () => {
   it('the archive fails clearly, no partial Parquet file is visible, the next run completes', async () => {
-    const scenario = await Scenario.create(stack, 'lake_ro');
-    const lake = scenario.lakeDir;
-    try {
-      const { lines, expected } = makeEvents({ seed: 1208, count: 12_000 });
-      scenario.spawnSaver();
-      // A first archive puts files in the lake, so the check below sees an unchanged lake, not an empty one.
-      const half = Math.floor(lines.length / 2);
-      await produceWithKcat(scenario, lines.slice(0, half));
-      await pollUntil(
-        () => savedCounts(scenario),
-        (c) => totalSaved(c) >= half * 0.9,
-        120_000,
-        100,
-      );
-      await scenario.runBatch(['archive']);
-      await produceWithKcat(scenario, lines.slice(half));
-      await waitForSavers(scenario, expected);
-      const incoming = join(lake, '_incoming');
-      await mkdir(incoming, { recursive: true });
-      const filesBefore = await visibleParquet(lake);
-      assert.ok(filesBefore.length > 0, 'the first archive wrote files');
-      let struck = 0;
-      const watcher = watch(incoming, () => {
-        if (struck) return;
-        struck = Date.now();
-        void setWritable(lake, false);
-      });
-      const batch = scenario.startBatch(['archive'], { prefix: withoutRootOverride });
-      const { code } = await batch.exited;
-      watcher.close();
-      await setWritable(lake, true);
-      const output = batch.output();
-      assert.ok(struck > 0, 'the fault struck during the archive');
-      assert.equal(code, 1, `the archive fails (exit ${code}): ${output.slice(-1500)}`);
-      const error = /archive\s+failed[^\n]*/.exec(output)?.[0] ?? '';
-      assert.match(error, /EACCES|permission denied/i, `a clear error naming the cause: ${output.slice(-1500)}`);
-      // The write that failed, not the clean-up of _incoming after it (which fails too, on the same folder).
-      assert.doesNotMatch(error, /rmdir|unlink/, `the error is the archive's own, not the clean-up's: ${error}`);
-      const filesAfterFailure = await visibleParquet(lake);
-      assert.deepEqual(filesAfterFailure, filesBefore, 'no Parquet file appeared where readers look');
-      const { rows: runs } = await scenario.warehouse.query<{ status: string; error: string }>(
-        "select status, error from job_runs where job_name = 'archive' order by run_id",
-      );
-      assert.equal(runs.at(-1)?.status, 'failed');
-      const rerun = Date.now();
-      const result = await reconcile(scenario, expected);
-      const recoverySeconds = (Date.now() - rerun) / 1000;
-      // The lake now holds every realtime row of each dataset (a reader keeps one row per key).
-      const lakeViews = await withDuckdb(async (duck) => {
-        const reader = await duck.runAndReadAll(
-          `select count(distinct event_id)::int as n from read_parquet('${join(lake, 'product_views', '*', '*.parquet')}')`,
+    await withScenario(
+      stack,
+      'lake_ro',
+      async (scenario) => {
+        const lake = scenario.lakeDir;
+        const { lines, expected } = makeEvents({ seed: 1208, count: 12_000 });
+        scenario.spawnSaver();
+        // A first archive puts files in the lake, so the check below sees an unchanged lake, not an empty one.
+        const half = Math.floor(lines.length / 2);
+        await produceWithKcat(scenario, lines.slice(0, half));
+        await untilSaved(scenario, half * 0.9, 100);
+        await scenario.runBatch(['archive']);
+        await produceWithKcat(scenario, lines.slice(half));
+        await waitForSavers(scenario, expected);
+        const incoming = join(lake, '_incoming');
+        await mkdir(incoming, { recursive: true });
+        const filesBefore = await visibleParquet(lake);
+        assert.ok(filesBefore.length > 0, 'the first archive wrote files');
+        let struck = 0;
+        const watcher = watch(incoming, () => {
+          if (struck) return;
+          struck = Date.now();
+          void setWritable(lake, false);
+        });
+        const batch = scenario.startBatch(['archive'], { prefix: withoutRootOverride });
+        const { code } = await batch.exited;
+        watcher.close();
+        await setWritable(lake, true);
+        const output = batch.output();
+        assert.ok(struck > 0, 'the fault struck during the archive');
+        assert.equal(code, 1, `the archive fails (exit ${code}): ${output.slice(-1500)}`);
+        const error = /archive\s+failed[^\n]*/.exec(output)?.[0] ?? '';
+        assert.match(error, /EACCES|permission denied/i, `a clear error naming the cause: ${output.slice(-1500)}`);
+        // The write that failed, not the clean-up of _incoming after it (which fails too, on the same folder).
+        assert.doesNotMatch(error, /rmdir|unlink/, `the error is the archive's own, not the clean-up's: ${error}`);
+        const filesAfterFailure = await visibleParquet(lake);
+        assert.deepEqual(filesAfterFailure, filesBefore, 'no Parquet file appeared where readers look');
+        const { rows: runs } = await scenario.warehouse.query<{ status: string; error: string }>(
+          "select status, error from job_runs where job_name = 'archive' order by run_id",
         );
-        return Number(reader.getRowObjects()[0]?.n);
-      });
-      assert.equal(lakeViews, expected.viewIds.size, 'every view archived after the rerun');
-      recordFigures(stack, {
-        fault: 'lake folder unwritable mid-archive',
-        sent: expected.messages,
-        before: `archive exit ${code}: "${error.slice(0, 160)}"; visible Parquet files ${filesBefore.length} -> ${filesAfterFailure.length}`,
-        after: `rerun archived ${lakeViews} distinct views (of ${expected.viewIds.size}); ${describeReconciliation(result)}`,
-        recoverySeconds,
-        reconcile: result.problems.length ? result.problems.join('; ') : 'ok',
-        note: `chmod -R a-w ${struck ? 'on the first _incoming entry' : ''}, batch without CAP_DAC_OVERRIDE; time of the rerun`,
-      });
-      assert.deepEqual(result.problems, [], describeReconciliation(result));
-    } finally {
-      await setWritable(lake, true);
-      await scenario.close();
-      await scenario.dropDatabases();
-    }
+        assert.equal(runs.at(-1)?.status, 'failed');
+        const rerun = Date.now();
+        const result = await reconcile(scenario, expected);
+        const recoverySeconds = (Date.now() - rerun) / 1000;
+        // The lake now holds every realtime row of each dataset (a reader keeps one row per key).
+        const lakeViews = await withDuckdb(async (duck) => {
+          const reader = await duck.runAndReadAll(
+            `select count(distinct event_id)::int as n from read_parquet('${join(lake, 'product_views', '*', '*.parquet')}')`,
+          );
+          return Number(reader.getRowObjects()[0]?.n);
+        });
+        assert.equal(lakeViews, expected.viewIds.size, 'every view archived after the rerun');
+        recordReconciled(stack, result, {
+          fault: 'lake folder unwritable mid-archive',
+          sent: expected.messages,
+          before: `archive exit ${code}: "${error.slice(0, 160)}"; visible Parquet files ${filesBefore.length} -> ${filesAfterFailure.length}`,
+          after: `rerun archived ${lakeViews} distinct views (of ${expected.viewIds.size}); ${describeReconciliation(result)}`,
+          recoverySeconds,
+          note: `chmod -R a-w ${struck ? 'on the first _incoming entry' : ''}, batch without CAP_DAC_OVERRIDE; time of the rerun`,
+        });
+      },
+      { restore: (scenario) => setWritable(scenario.lakeDir, true) },
+    );
   });
 });

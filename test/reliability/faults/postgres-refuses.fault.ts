@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expectedSaved, makeEvents, produceWithKcat } from './events.ts';
-import { pollUntil, privateStack, psqlSuper, recordFigures, Scenario, sleep } from './harness.ts';
-import { describeCounts, describeReconciliation, reconcile, savedCounts, totalSaved, waitForSavers } from './reconcile.ts';
+import { privateStack, psqlSuper, sleep } from './harness.ts';
+import { describeCounts, describeReconciliation, reconcile, savedCounts, totalSaved } from './reconcile.ts';
+import { assertStillRunning, recordReconciled, streamUntilShareSaved, waitForSaversSince, withScenario } from './steps.ts';
 
 const stack = privateStack();
 const tables = [
@@ -27,18 +27,8 @@ const tables = [
 
 describe('fault: PostgreSQL refusing writes (disk full)', { timeout: 300_000 }, () => {
   it('the savers pause while every write fails with 53100 and save every event once afterwards', async () => {
-    const scenario = await Scenario.create(stack, 'pg_full');
-    try {
-      const { lines, expected } = makeEvents({ seed: 1205, count: 8000 });
-      const want = expectedSaved(expected);
-      const saver = scenario.spawnSaver();
-      const stream = produceWithKcat(scenario, lines, { overMs: 10_000 });
-      await pollUntil(
-        () => savedCounts(scenario),
-        (c) => totalSaved(c) >= want * 0.2,
-        120_000,
-        50,
-      );
+    await withScenario(stack, 'pg_full', async (scenario) => {
+      const { expected, want, saver, stream } = await streamUntilShareSaved(scenario, { seed: 1205, count: 8000, share: 0.2 });
       await psqlSuper(
         stack,
         scenario.databases.realtime,
@@ -52,26 +42,20 @@ describe('fault: PostgreSQL refusing writes (disk full)', { timeout: 300_000 }, 
       assert.equal(totalSaved(during), totalSaved(before), 'nothing saved while the disk is full');
       await psqlSuper(stack, scenario.databases.realtime, tables.map((t) => `drop trigger disk_full on ${t};`).join('\n'));
       const freed = Date.now();
-      const { counts } = await waitForSavers(scenario, expected);
-      const recoverySeconds = (Date.now() - freed) / 1000 - 1;
+      const { counts, recoverySeconds } = await waitForSaversSince(scenario, expected, freed);
       await stream;
       assert.ok(totalSaved(before) < want, `refused mid-stream (${totalSaved(before)} of ${want})`);
-      assert.equal(saver.child.exitCode, null, `the saver is still running (it exited: ${saver.output().slice(-1500)})`);
+      assertStillRunning(saver);
       assert.match(saver.output(), /No space left on device|53100/, 'the saver says why it waits');
       const result = await reconcile(scenario, expected);
-      recordFigures(stack, {
+      recordReconciled(stack, result, {
         fault: 'PostgreSQL refusing writes (disk full, 53100)',
         sent: expected.messages,
         before: `${totalSaved(before)}/${want} when writes began to fail (${describeCounts(before)}); ${totalSaved(during)} after 8 s of refusals`,
         after: `${totalSaved(counts)}/${want}; same saver process; ${describeReconciliation(result)}`,
         recoverySeconds,
-        reconcile: result.problems.length ? result.problems.join('; ') : 'ok',
         note: 'statement trigger raising SQLSTATE 53100 on every table the savers write, 8 s; time from the trigger dropped',
       });
-      assert.deepEqual(result.problems, [], describeReconciliation(result));
-    } finally {
-      await scenario.close();
-      await scenario.dropDatabases();
-    }
+    });
   });
 });

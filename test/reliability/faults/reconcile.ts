@@ -4,7 +4,7 @@
  * revenue equal to the revenue generated, to the cent.
  */
 import { type Expected, expectedSaved } from './events.ts';
-import { type Scenario, sleep } from './harness.ts';
+import { pollUntil, type Scenario, sleep } from './harness.ts';
 
 export interface SavedCounts {
   transactions: number;
@@ -32,6 +32,19 @@ export const totalSaved = (c: SavedCounts) => c.transactions + c.views + c.carts
 
 export const describeCounts = (c: SavedCounts) =>
   `${c.transactions} tx, ${c.views} views, ${c.carts} carts, ${c.catalog} catalog, ${c.deadLetters} DL`;
+
+/**
+ * Polls the saved counts (every `everyMs`, up to 2 minutes) until the savers have saved at least
+ * `atLeast` rows and dead letters; returns the last counts either way.
+ */
+export async function untilSaved(scenario: Scenario, atLeast: number, everyMs = 50): Promise<SavedCounts> {
+  return await pollUntil(
+    () => savedCounts(scenario),
+    (c) => totalSaved(c) >= atLeast,
+    120_000,
+    everyMs,
+  );
+}
 
 /**
  * Waits until the savers have saved as many rows (and dead letters) as expected, then a moment

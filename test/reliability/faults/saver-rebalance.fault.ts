@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expectedSaved, makeEvents, produceWithKcat } from './events.ts';
-import { type Child, pollUntil, privateStack, recordFigures, Scenario } from './harness.ts';
-import { describeCounts, describeReconciliation, reconcile, savedCounts, totalSaved, waitForSavers } from './reconcile.ts';
+import { type Child, pollUntil, privateStack } from './harness.ts';
+import { describeCounts, describeReconciliation, reconcile, savedCounts, totalSaved, untilSaved } from './reconcile.ts';
+import { recordReconciled, waitForSaversSince, withScenario } from './steps.ts';
 
 const stack = privateStack();
 
@@ -25,8 +26,7 @@ function assignedPartitions(saver: Child): number {
 
 describe('fault: two savers in one group, one killed (rebalance)', { timeout: 300_000 }, () => {
   it("the survivor takes over the dead saver's partitions; every event saved once; the warehouse reconciles", async () => {
-    const scenario = await Scenario.create(stack, 'rebalance');
-    try {
+    await withScenario(stack, 'rebalance', async (scenario) => {
       const { lines, expected } = makeEvents({ seed: 1202, count: 8000 });
       const want = expectedSaved(expected);
       const one = scenario.spawnSaver('shared');
@@ -39,34 +39,23 @@ describe('fault: two savers in one group, one killed (rebalance)', { timeout: 30
       );
       assert.ok((split[0] ?? 0) > 0 && (split[1] ?? 0) > 0, `both savers hold partitions (${split.join(' + ')} of 12)`);
       const stream = produceWithKcat(scenario, lines, { overMs: 10_000 });
-      await pollUntil(
-        () => savedCounts(scenario),
-        (c) => totalSaved(c) >= want * 0.25,
-        120_000,
-        50,
-      );
+      await untilSaved(scenario, want * 0.25);
       two.child.kill('SIGKILL');
       const killed = Date.now();
       await two.exited;
       const before = await savedCounts(scenario);
-      const { counts } = await waitForSavers(scenario, expected);
-      const recoverySeconds = (Date.now() - killed) / 1000 - 1;
+      const { counts, recoverySeconds } = await waitForSaversSince(scenario, expected, killed);
       await stream;
       assert.equal(assignedPartitions(one), 12, 'the survivor holds every partition');
       const result = await reconcile(scenario, expected);
-      recordFigures(stack, {
+      recordReconciled(stack, result, {
         fault: 'two savers in one group, one killed (rebalance)',
         sent: expected.messages,
         before: `${totalSaved(before)}/${want} at kill (${describeCounts(before)}); partitions ${split.join(' + ')}`,
         after: `${totalSaved(counts)}/${want}; survivor holds 12 partitions; ${describeReconciliation(result)}`,
         recoverySeconds,
-        reconcile: result.problems.length ? result.problems.join('; ') : 'ok',
         note: 'SIGKILL of one of two members; session timeout 10 s, then rebalance; time from the kill',
       });
-      assert.deepEqual(result.problems, [], describeReconciliation(result));
-    } finally {
-      await scenario.close();
-      await scenario.dropDatabases();
-    }
+    });
   });
 });
