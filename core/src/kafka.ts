@@ -1,5 +1,6 @@
 import { Kafka, type KafkaConfig, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
 import { registerKafkaCodecs } from './codecs.ts';
+import { RepeatedLines } from './log-repeats.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -20,11 +21,18 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
   });
 }
 
+/**
+ * kafkajs logs every attempt of its retry loops (a broker restarting, an offset out of range): the
+ * same line is logged once per 30 s, with the count of those held back.
+ */
 function pinoLogCreator(logger: Logger): logCreator {
+  const lines = new RepeatedLines();
   return () =>
     ({ level, log }) => {
       const { message, ...extra } = log;
-      const child = { kafka: extra.logger ?? 'kafkajs', ...extra };
+      const { log: shown, repeated } = lines.admit(`${level} ${extra.logger ?? ''} ${message} ${extra.error ?? ''}`);
+      if (!shown) return;
+      const child = { kafka: extra.logger ?? 'kafkajs', ...extra, ...(repeated > 0 ? { repeated } : {}) };
       if (level <= KafkaLogLevel.ERROR) logger.error(child, message);
       else if (level === KafkaLogLevel.WARN) logger.warn(child, message);
       else if (level === KafkaLogLevel.INFO) logger.info(child, message);
