@@ -9,6 +9,7 @@ import { sendAnswer } from '../respond.ts';
 import { aggregateAnswers, kpiAggregateSql, salesDailyIsCurrent, sharedCustomersAggregateSql, wholeDays } from '../sales-daily.ts';
 import { batchLinesSql, cents, fromCents, type LineFilters, lineLevel, ordersSql, speedLinesSql } from '../sales-sql.ts';
 import { FormatQuery, MergeInfo, RangeQuery, resolveRange, SalesFiltersQuery, SourceQuery, type TimeRange } from '../schemas.ts';
+import { lineFiltersOf } from './line-filters.ts';
 
 const Figures = z.object({
   from: z.string(),
@@ -101,12 +102,7 @@ export const kpisRoutes: FastifyPluginAsyncZod = async (app) => {
       const current = resolveRange(query);
       const previous = { from: new Date(2 * current.from.getTime() - current.to.getTime()), to: current.from };
       const span = { from: previous.from, to: current.to };
-      const filters: LineFilters = {
-        country: query.country,
-        category: query.category,
-        product_id: query.product_id,
-        segment: query.segment,
-      };
+      const filters = lineFiltersOf(query);
       const source = query.source ?? 'merged';
       // The batch side from the daily aggregate when it can answer (see sales-daily.ts), else from the lines.
       const fromAggregate = aggregateAnswers(filters) && wholeDays(current, previous);

@@ -8,6 +8,7 @@ import { sendAnswer } from '../respond.ts';
 import { aggregateAnswers, salesDailyIsCurrent, seriesAggregateSql, wholeDays } from '../sales-daily.ts';
 import { batchLinesSql, cents, fromCents, type LineFilters, lineLevel, ordersSql, speedLinesSql } from '../sales-sql.ts';
 import { FormatQuery, MergeInfo, RangeQuery, resolveRange, SalesFiltersQuery, SourceQuery } from '../schemas.ts';
+import { lineFiltersOf } from './line-filters.ts';
 
 const SalesQuery = RangeQuery.extend(SalesFiltersQuery.shape)
   .extend(SourceQuery.shape)
@@ -64,12 +65,7 @@ export const salesRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const query = request.query;
       const range = resolveRange(query);
-      const filters: LineFilters = {
-        country: query.country,
-        category: query.category,
-        product_id: query.product_id,
-        segment: query.segment,
-      };
+      const filters = lineFiltersOf(query);
       const source = query.source ?? 'merged';
       const columns = { country: query.split_by === 'country', category: query.split_by === 'category' };
       const { value, hit, maxAgeSeconds, entry } = await cachedRead(app, request, source !== 'batch', async () => {
