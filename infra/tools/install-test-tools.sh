@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Tools that the serving API's tests run and that npm does not bring:
+# Tools that the tests run and that npm does not bring:
+#   - kcat, a Kafka client that is not ours: the savers' tests produce with it (every codec, bursts
+#     of bad messages), the bad-event suite and the reliability faults too;
 #   - Debian's chromium, which serving-api's browser test drives with puppeteer-core
 #     (puppeteer-core downloads no browser; /usr/bin/chromium is the one it opens);
 #   - schemathesis (PyPI), in a Python venv at <repo>/.cache/venv, which the fuzz test runs
@@ -39,6 +41,13 @@ apt_install() { # PACKAGE...
   log "apt-get install $*"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
 }
+
+# --- kcat ------------------------------------------------------------------------------------
+if ! command -v kcat >/dev/null 2>&1; then
+  apt_install kcat
+  command -v kcat >/dev/null 2>&1 || die "kcat was installed but is not on PATH"
+fi
+log "kcat: $(kcat -V 2>/dev/null | head -n 1)"
 
 # --- chromium --------------------------------------------------------------------------------
 if [[ ! -x $CHROMIUM ]]; then
