@@ -2,10 +2,19 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type CliResult, runCli as runLambdamart, spawnCli } from '@lambdamart/cli-launch';
+import { type CliResult, runCli as runLambdamart } from '@lambdamart/cli-launch';
 import { type BatchRunNotice, BatchRunsChannel, loadConfig } from '@lambdamart/core';
 import pg from 'pg';
-import { addCart, addCatalog, addOrder, addView, snapshotWarehouse, withBatchDatabases } from '../testing/fixtures.ts';
+import {
+  addCart,
+  addCatalog,
+  addManyViews,
+  addOrder,
+  addView,
+  killBatchRun,
+  snapshotWarehouse,
+  withBatchDatabases,
+} from '../testing/fixtures.ts';
 import type { JobReport } from './job.ts';
 import { JobLockedError, lockKeySql } from './locks.ts';
 import { jobs } from './plan.ts';
@@ -117,39 +126,19 @@ describe('job runs: idempotent, locked, recorded, checked, crash-safe', () => {
   });
 
   it('kill -9 mid-run leaves the previous state; the next run completes the work', async () => {
-    await withBatchDatabases('kill', async ({ config, rt, wh, rtUrl, whUrl }) => {
+    await withBatchDatabases('kill', async (dbs) => {
+      const { config, rt, wh } = dbs;
       await addCatalog(rt, 'p1', '2025-01-01T00:00:00Z', { price: 2 });
       await addOrder(rt, { user: 'u1', at: '2026-01-01T10:00:00Z', lines: [['p1', 1, 2]] });
       await runJobs(config, 'all', { triggeredBy: 'test' });
       const before = await snapshotWarehouse(wh);
-      // Enough new views that loading them takes a while.
-      await rt.query(
-        `insert into product_view_events (event_id, user_id, product_id, session_id, view_duration, country, event_timestamp)
-         select gen_random_uuid(), 'u' || (n % 5000), 'p1', 's', 5, 'US', timestamptz '2026-02-01' + n * interval '1 second'
-         from generate_series(1, 200000) n`,
-      );
-      const child = spawnCli(['batch', 'run', 'facts'], {
-        env: { ...process.env, REALTIME_DATABASE_URL: rtUrl, WAREHOUSE_DATABASE_URL: whUrl, LAKE_DIR: config.lakeDir, LOG_LEVEL: 'silent' },
-        stdio: 'ignore',
+      await addManyViews(rt, 200000, 1);
+      await killBatchRun(dbs, ['batch', 'run', 'facts'], {
+        what: 'the child started the facts job',
+        holds: async () => (await wh.query(`select 1 from job_runs where job_name = 'facts' and status = 'running'`)).rowCount === 1,
+        timeoutMs: 15_000,
+        settleMs: 1000,
       });
-      const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
-      let running = false;
-      for (let i = 0; i < 300 && !running; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        running = (await wh.query(`select 1 from job_runs where job_name = 'facts' and status = 'running'`)).rowCount === 1;
-      }
-      assert.ok(running, 'the child started the facts job');
-      await new Promise((r) => setTimeout(r, 1000));
-      child.kill('SIGKILL');
-      assert.equal(await exited, 'SIGKILL');
-      // The server notices the dead client and rolls its transaction back.
-      for (let i = 0; i < 300; i++) {
-        const { rows } = await wh.query(
-          `select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'lambdamart-batch'`,
-        );
-        if (rows[0]?.n === 0) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
       assert.deepEqual(await snapshotWarehouse(wh), before, 'the killed run left nothing behind');
 
       const [report] = await runJobs(config, ['facts'], { triggeredBy: 'test' });

@@ -1,8 +1,10 @@
 /** Hand-made raw data for the batch layer's tests: rows written straight into a realtime database. */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnCli } from '@lambdamart/cli-launch';
 import { type Config, loadConfig, type Pool } from '@lambdamart/core';
 import { withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
@@ -118,4 +120,46 @@ export async function snapshotWarehouse(wh: Pool): Promise<Record<string, unknow
     });
   }
   return snapshot;
+}
+
+/** `count` views of p1 by 5000 users from 2026-02-01, `secondsApart` apart: enough that loading them takes a while. */
+export async function addManyViews(rt: Pool, count: number, secondsApart: number): Promise<void> {
+  await rt.query(
+    `insert into product_view_events (event_id, user_id, product_id, session_id, view_duration, country, event_timestamp)
+     select gen_random_uuid(), 'u' || (n % 5000), 'p1', 's', 5, 'US', timestamptz '2026-02-01' + n * $2::int * interval '1 second'
+     from generate_series(1, $1::int) n`,
+    [count, secondsApart],
+  );
+}
+
+/**
+ * Runs `lambdamart <args>` on these databases in a child, kills it with SIGKILL `settleMs` after
+ * `started` holds, and waits until the server has noticed the dead client and rolled its transaction back.
+ */
+export async function killBatchRun(
+  { config, wh, rtUrl, whUrl }: TestDatabases,
+  args: string[],
+  started: { what: string; holds: () => Promise<boolean>; timeoutMs: number; settleMs?: number },
+): Promise<void> {
+  const child = spawnCli(args, {
+    env: { ...process.env, REALTIME_DATABASE_URL: rtUrl, WAREHOUSE_DATABASE_URL: whUrl, LAKE_DIR: config.lakeDir, LOG_LEVEL: 'silent' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
+  let running = false;
+  for (let i = 0; i < started.timeoutMs / 50 && !running; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    running = await started.holds();
+  }
+  assert.ok(running, started.what);
+  if (started.settleMs) await new Promise((r) => setTimeout(r, started.settleMs));
+  child.kill('SIGKILL');
+  assert.equal(await exited, 'SIGKILL');
+  for (let i = 0; i < 300; i++) {
+    const { rows } = await wh.query(
+      `select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'lambdamart-batch'`,
+    );
+    if (rows[0]?.n === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

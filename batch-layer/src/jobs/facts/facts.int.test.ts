@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { spawnCli } from '@lambdamart/cli-launch';
 import type { Pool } from '@lambdamart/core';
 import { runJobs } from '../../runner/runner.ts';
-import { addCart, addCatalog, addOrder, addView, withBatchDatabases } from '../../testing/fixtures.ts';
+import { addCart, addCatalog, addManyViews, addOrder, addView, killBatchRun, withBatchDatabases } from '../../testing/fixtures.ts';
 
 const factTables = ['fact_sales', 'fact_product_views', 'fact_cart_events'];
 
@@ -108,37 +107,18 @@ describe('facts: loads recorded per date, full refresh built aside and swapped i
   });
 
   it('kill -9 mid full refresh leaves the previous facts; the next one clears the half-built tables', async () => {
-    await withBatchDatabases('fullkill', async ({ config, rt, wh, rtUrl, whUrl }) => {
+    await withBatchDatabases('fullkill', async (dbs) => {
+      const { config, rt, wh } = dbs;
       await addCatalog(rt, 'p1', '2025-01-01T00:00:00Z', { price: 2 });
       await addOrder(rt, { user: 'u1', at: '2026-01-01T10:00:00Z', lines: [['p1', 1, 2]] });
       await runJobs(config, 'all', { triggeredBy: 'test' });
       const before = await facts(wh);
-      // Enough views that building their facts takes a while.
-      await rt.query(
-        `insert into product_view_events (event_id, user_id, product_id, session_id, view_duration, country, event_timestamp)
-         select gen_random_uuid(), 'u' || (n % 5000), 'p1', 's', 5, 'US', timestamptz '2026-02-01' + n * interval '10 second'
-         from generate_series(1, 300000) n`,
-      );
-      const child = spawnCli(['batch', 'run', 'facts', '--full-refresh'], {
-        env: { ...process.env, REALTIME_DATABASE_URL: rtUrl, WAREHOUSE_DATABASE_URL: whUrl, LAKE_DIR: config.lakeDir, LOG_LEVEL: 'silent' },
-        stdio: 'ignore',
+      await addManyViews(rt, 300000, 10);
+      await killBatchRun(dbs, ['batch', 'run', 'facts', '--full-refresh'], {
+        what: 'the child started building in fact_build',
+        holds: async () => (await buildTables(wh)).length > 0,
+        timeoutMs: 30_000,
       });
-      const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
-      let building = false;
-      for (let i = 0; i < 600 && !building; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        building = (await buildTables(wh)).length > 0;
-      }
-      assert.ok(building, 'the child started building in fact_build');
-      child.kill('SIGKILL');
-      assert.equal(await exited, 'SIGKILL');
-      for (let i = 0; i < 300; i++) {
-        const { rows } = await wh.query(
-          `select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'lambdamart-batch'`,
-        );
-        if (rows[0]?.n === 0) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
       assert.deepEqual(await facts(wh), before, 'the killed full refresh left the facts alone');
 
       const [report] = await runJobs(config, ['facts'], { fullRefresh: true, triggeredBy: 'test' });
