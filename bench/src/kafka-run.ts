@@ -136,9 +136,40 @@ function touch(key: unknown, value: unknown, headerCount: number): number {
   return (key ? 1 : 0) + (value ? 1 : 0) + headerCount;
 }
 
+/** What both consumers time: from the call to the group join (or the first message), and from there to the last of `events`. */
+class ConsumeClock {
+  private readonly called = performance.now();
+  private joined = 0;
+  private first = 0;
+  private last = 0;
+  private received = 0;
+  private touched = 0;
+
+  join(): void {
+    this.joined = performance.now();
+  }
+
+  /** Counts `count` messages that touched `touched`; true when they bring the count to `events`. */
+  receive(count: number, touched: number): boolean {
+    if (this.first === 0) this.first = performance.now();
+    this.touched += touched;
+    const before = this.received;
+    this.received += count;
+    if (before >= events || this.received < events) return false;
+    this.last = performance.now();
+    return true;
+  }
+
+  result(client: string): { seconds: number; joinSeconds: number } {
+    if (this.touched === 0) throw new Error(`${client} consumed nothing`);
+    const start = this.joined || this.first;
+    return { seconds: (this.last - start) / 1000, joinSeconds: (start - this.called) / 1000 };
+  }
+}
+
 async function consumeKafkajs(): Promise<{ seconds: number; joinSeconds: number }> {
   const kafka = createKafka({ ...config.kafka, clientId: 'lambdamart-bench-kafka' });
-  // The savers' fetch settings (speed-layer/src/saver.ts).
+  // The savers' fetch settings (speed-layer/src/saver/consumer-supervisor.ts).
   const consumer = kafka.consumer({
     groupId: `bench-kafka-kafkajs-${Date.now()}`,
     sessionTimeout: 10_000,
@@ -147,19 +178,12 @@ async function consumeKafkajs(): Promise<{ seconds: number; joinSeconds: number 
     maxBytes: 8 * 1024 * 1024,
     maxWaitTimeInMs: 500,
   });
-  let received = 0;
-  let first = 0;
-  let last = 0;
-  let touched = 0;
-  const called = performance.now();
+  const clock = new ConsumeClock();
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => {
     done = r;
   });
-  let joined = 0;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    joined = performance.now();
-  });
+  consumer.on(consumer.events.GROUP_JOIN, () => clock.join());
   await consumer.connect();
   try {
     await consumer.subscribe({ topics, fromBeginning: true });
@@ -167,21 +191,16 @@ async function consumeKafkajs(): Promise<{ seconds: number; joinSeconds: number 
       autoCommit: false,
       partitionsConsumedConcurrently: 4, // the savers' concurrency
       eachBatch: async ({ batch }) => {
-        if (first === 0) first = performance.now();
+        let touched = 0;
         for (const m of batch.messages) touched += touch(m.key, m.value, Object.keys(m.headers ?? {}).length);
-        received += batch.messages.length;
-        if (received >= events) {
-          last = performance.now();
-          done();
-        }
+        if (clock.receive(batch.messages.length, touched)) done();
       },
     });
     await finished;
   } finally {
     await consumer.disconnect();
   }
-  if (touched === 0) throw new Error('kafkajs consumed nothing');
-  return { seconds: (last - (joined || first)) / 1000, joinSeconds: ((joined || first) - called) / 1000 };
+  return clock.result('kafkajs');
 }
 
 async function consumePlatformatic(): Promise<{ seconds: number; joinSeconds: number }> {
@@ -196,35 +215,21 @@ async function consumePlatformatic(): Promise<{ seconds: number; joinSeconds: nu
     maxBytes: 8 * 1024 * 1024,
     maxWaitTime: 500,
   });
-  let received = 0;
-  let first = 0;
-  let last = 0;
-  let touched = 0;
-  const called = performance.now();
-  let joined = 0;
-  consumer.on('consumer:group:join', () => {
-    joined = performance.now();
-  });
+  const clock = new ConsumeClock();
+  consumer.on('consumer:group:join', () => clock.join());
   try {
     const stream = await consumer.consume({ topics, mode: 'earliest', autocommit: false });
     await new Promise<void>((resolve, reject) => {
       stream.on('error', reject);
       stream.on('data', (m) => {
-        if (first === 0) first = performance.now();
-        touched += touch(m.key, m.value, m.headers.size);
-        received++;
-        if (received === events) {
-          last = performance.now();
-          resolve();
-        }
+        if (clock.receive(1, touch(m.key, m.value, m.headers.size))) resolve();
       });
     });
     await stream.close();
   } finally {
     await consumer.close(true);
   }
-  if (touched === 0) throw new Error('@platformatic/kafka consumed nothing');
-  return { seconds: (last - (joined || first)) / 1000, joinSeconds: ((joined || first) - called) / 1000 };
+  return clock.result('@platformatic/kafka');
 }
 
 try {
