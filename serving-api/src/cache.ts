@@ -29,7 +29,7 @@ export interface CacheOptions {
  * An entry's estimated size: its value as JSON, twice (the objects, and the JSON string a hit
  * sends, recorded after the first answer), as UTF-16.
  */
-export function entrySize(entry: CacheEntry): number {
+function entrySize(entry: CacheEntry): number {
   return Math.max(1, 4 * (JSON.stringify(entry.value)?.length ?? 0));
 }
 

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type CacheEntry, CacheTtl } from './cache.ts';
 import type { BatchSideCache } from './merge.ts';
 
-export function cacheKey(request: FastifyRequest): string {
+function cacheKey(request: FastifyRequest): string {
   const { format: _format, ...query } = (request.query ?? {}) as Record<string, unknown>;
   const params = (request.params ?? {}) as Record<string, unknown>;
   const sorted = (o: Record<string, unknown>) =>

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sqlDir } from '@lambdamart/warehouse';
 
-export const speedSqlDir = join(sqlDir, 'realtime', 'speed');
+const speedSqlDir = join(sqlDir, 'realtime', 'speed');
 
 const FILES = [
   'staging_tables',

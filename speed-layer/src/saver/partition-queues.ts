@@ -34,8 +34,8 @@ export interface PartitionQueue {
  * Bounds the memory of the queues (COPY text, about 200 bytes an event) over all partitions, and
  * the size of one transaction.
  */
-export const MAX_QUEUED_MESSAGES = 30_000;
-export const MAX_MERGED_MESSAGES = 15_000;
+const MAX_QUEUED_MESSAGES = 30_000;
+const MAX_MERGED_MESSAGES = 15_000;
 
 /** Queued works saved as one: the first's expected offset, the last's next, everything between. Pure. */
 export function mergeWorks(works: readonly Work[]): Work & { expectedOffset: string | null; nextOffset: string } {
