@@ -11,11 +11,10 @@
  * segment are not in the aggregate (see the migration for why), nor are hours.
  */
 import type { PoolClient } from '@lambdamart/core';
-import type { LineFilters } from './sales-sql.ts';
+import { type LineFilters, param, utcDate } from './sales-sql.ts';
 import type { TimeRange } from './schemas.ts';
 
 const dayMs = 86_400_000;
-const utcDate = (at: Date) => at.toISOString().slice(0, 10);
 
 /** Whether every range starts and ends at a UTC midnight. */
 export const wholeDays = (...ranges: TimeRange[]): boolean =>
@@ -31,11 +30,6 @@ export async function salesDailyIsCurrent(wh: PoolClient, batchUntil: Date | nul
     batchUntil,
   ]);
   return rows.length === 1;
-}
-
-function param(values: unknown[], value: unknown): string {
-  values.push(value);
-  return `$${values.length}`;
 }
 
 /** The cells of `range` for a country filter and split: the day totals, one country's, or each country's. */

@@ -22,9 +22,11 @@ export interface LineColumns {
   category?: boolean;
 }
 
-const utcDate = (at: Date) => at.toISOString().slice(0, 10);
+/** The UTC date of `at`, as an ISO string. */
+export const utcDate = (at: Date) => at.toISOString().slice(0, 10);
 
-function param(values: unknown[], value: unknown): string {
+/** Appends `value` to the query's values and returns its placeholder. */
+export function param(values: unknown[], value: unknown): string {
   values.push(value);
   return `$${values.length}`;
 }
