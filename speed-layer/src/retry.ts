@@ -11,13 +11,16 @@ export function backoffMs(attempt: number, options: { initialMs?: number; maxMs?
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+const POSTGRES_FAILURE_CODES = [
+  'LM_ERR_POSTGRES_UNREACHABLE',
+  'LM_ERR_SPEED_NOT_MIGRATED',
+  'LM_ERR_SPEED_WRITE_CONFLICT',
+  'LM_ERR_SPEED_ROW_REFUSED',
+  'LM_ERR_SPEED_POSTGRES_REFUSED',
+] as const;
+
 /** The codes a failure of the realtime database is classified into (see postgresFailure). */
-export type PostgresFailureCode =
-  | 'LM_ERR_POSTGRES_UNREACHABLE'
-  | 'LM_ERR_SPEED_NOT_MIGRATED'
-  | 'LM_ERR_SPEED_WRITE_CONFLICT'
-  | 'LM_ERR_SPEED_ROW_REFUSED'
-  | 'LM_ERR_SPEED_POSTGRES_REFUSED';
+export type PostgresFailureCode = (typeof POSTGRES_FAILURE_CODES)[number];
 
 function postgresFailureCode(error: unknown): PostgresFailureCode {
   const code = (error as { code?: unknown })?.code;
@@ -54,16 +57,8 @@ export function postgresFailure(error: unknown): LambdamartError & { code: Postg
   return new LambdamartError(code, describeError(error), { cause: error }) as LambdamartError & { code: PostgresFailureCode };
 }
 
-const POSTGRES_FAILURE_CODES: ReadonlySet<string> = new Set<PostgresFailureCode>([
-  'LM_ERR_POSTGRES_UNREACHABLE',
-  'LM_ERR_SPEED_NOT_MIGRATED',
-  'LM_ERR_SPEED_WRITE_CONFLICT',
-  'LM_ERR_SPEED_ROW_REFUSED',
-  'LM_ERR_SPEED_POSTGRES_REFUSED',
-]);
-
 function isPostgresFailureCode(code: string): code is PostgresFailureCode {
-  return POSTGRES_FAILURE_CODES.has(code);
+  return (POSTGRES_FAILURE_CODES as readonly string[]).includes(code);
 }
 
 /** A batch Postgres refused as data (see postgresFailure): set apart, never retried as it is. */
