@@ -36,16 +36,9 @@ export interface PipelineCounts {
 
 /** Events in each layer: raw rows in the realtime database and fact rows in the warehouse. */
 export async function countPipeline(realtime: Pool, warehouse: Pool): Promise<Omit<PipelineCounts, 'sent'>> {
-  const rt = await realtime.query<{ events: number; dead: number }>(
-    `select (select count(*) from transactions) + (select count(*) from product_view_events)
-          + (select count(*) from cart_events) as events,
-            (select count(*) from dead_letters) as dead`,
-  );
-  const wh = await warehouse.query<{ facts: number }>(
-    `select (select count(distinct transaction_id) from fact_sales) + (select count(*) from fact_product_views)
-          + (select count(*) from fact_cart_events) as facts`,
-  );
-  return { realtime: rt.rows[0]?.events ?? 0, deadLetters: rt.rows[0]?.dead ?? 0, warehouse: wh.rows[0]?.facts ?? 0 };
+  const { saved, deadLetters } = await countRealtime(realtime);
+  const { facts } = await countWarehouse(warehouse);
+  return { realtime: saved, deadLetters, warehouse: facts };
 }
 
 /** Runs until Ctrl-C or `durationMs`; resolves to the exit code (1 when the closing account does not add up). */
