@@ -9,11 +9,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { cliNodeArgs } from '@lambdamart/cli-launch';
 import { allTopics, createKafka, createPool, loadConfig, type Pool } from '@lambdamart/core';
+import { databaseUrl } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 
 export const root = resolve(import.meta.dirname, '..', '..', '..');
-const cliMain = join(root, 'cli', 'src', 'main.ts');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -83,7 +84,7 @@ export function spawnCli(
   mkdirSync(logs, { recursive: true });
   const log = join(logs, `${name}.log`);
   const file = createWriteStream(log, { flags: 'a' });
-  const command = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', cliMain, ...args];
+  const command = [...(options.prefix ?? []), process.execPath, ...cliNodeArgs(args)];
   const child = spawn(command[0] as string, command.slice(1), {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
@@ -176,12 +177,6 @@ export async function psqlSuper(stack: Stack, database: string, sql: string): Pr
 }
 
 // ------------------------------------------------------------------ a scenario
-
-export function databaseUrl(server: string, database: string): string {
-  const url = new URL(server);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
 
 /** The databases, topics and lake of one fault, on the private stack. */
 export class Scenario {
