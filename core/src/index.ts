@@ -28,6 +28,7 @@ export {
   type Validated,
   validateEvent,
 } from './events.ts';
+export { fastValidEvent } from './events-fast.ts';
 // Clients, logging and metrics.
 export { createKafka } from './kafka.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
