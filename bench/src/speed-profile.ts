@@ -20,7 +20,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createPool, type EventKind, loadConfig, type OutgoingMessage, type PoolClient, validateEvent } from '@lambdamart/core';
+import { createPool, type EventKind, fastValidEvent, loadConfig, type OutgoingMessage, type PoolClient } from '@lambdamart/core';
 import type { SaverTopics } from '@lambdamart/speed-layer';
 import {
   cartEvent,
@@ -40,8 +40,8 @@ import { migrateUp } from '@lambdamart/warehouse';
 import { from as copyFrom } from 'pg-copy-streams';
 import { stagingRows } from '../../speed-layer/src/batch.ts';
 import { loadSaverSql } from '../../speed-layer/src/saver-sql.ts';
-import { checkStorableStep } from '../../speed-layer/src/steps/check-storable-step.ts';
-import { prepareEvent } from '../../speed-layer/src/steps/index.ts';
+import { checkStorableStep, fitsTheTables } from '../../speed-layer/src/steps/check-storable-step.ts';
+import { prepareEvent, slowPrepare } from '../../speed-layer/src/steps/index.ts';
 import { parseJsonStep } from '../../speed-layer/src/steps/parse-json-step.ts';
 import { validateContractStep } from '../../speed-layer/src/steps/validate-contract-step.ts';
 
@@ -100,15 +100,32 @@ function nodeSteps(): Record<string, number> {
     'UTF-8 decoding + JSON.parse': timeStep(kinds, count, (_kind, raws) => {
       for (const raw of raws) parseJsonStep(raw);
     }),
-    'contract validation': timeStep(kinds, count, (kind) => {
+    'contract validation, zod (validateContractStep)': timeStep(kinds, count, (kind) => {
       for (const value of parsed.get(kind) ?? []) validateContractStep(kind, value);
     }),
-    'storable check': timeStep(kinds, count, (kind) => {
+    'contract validation, compiled (fastValidEvent)': timeStep(kinds, count, (kind) => {
+      for (const value of parsed.get(kind) ?? []) fastValidEvent(kind, value);
+    }),
+    'storable check (storageProblem)': timeStep(kinds, count, (kind) => {
       for (const value of valid.get(kind) ?? []) checkStorableStep(kind, value as never);
+    }),
+    'storable check, compiled (fitsTheTables)': timeStep(kinds, count, (kind) => {
+      for (const value of valid.get(kind) ?? []) fitsTheTables(kind, value as never);
     }),
     'staging rows (COPY text)': timeStep(kinds, count, (kind) => {
       const events = valid.get(kind) ?? [];
       for (let i = 0; i < events.length; i += BATCH) stagingRows(kind, events.slice(i, i + BATCH));
+    }),
+    'the old pipeline (parse, zod, storageProblem) + rows': timeStep(kinds, count, (kind, raws) => {
+      for (let i = 0; i < raws.length; i += BATCH) {
+        const values: unknown[] = [];
+        for (const raw of raws.slice(i, i + BATCH)) {
+          const json = parseJsonStep(raw);
+          const r = json.ok ? slowPrepare(kind, json.value) : json;
+          if (r.ok) values.push(r.value);
+        }
+        stagingRows(kind, values);
+      }
     }),
     'the whole pipeline (prepareEvent + rows)': timeStep(kinds, count, (kind, raws) => {
       for (let i = 0; i < raws.length; i += BATCH) {
@@ -121,11 +138,7 @@ function nodeSteps(): Record<string, number> {
       }
     }),
   };
-  // The contract check alone, zod against what the savers use now (the same function if not changed).
-  const zodOnly = timeStep(kinds, count, (kind) => {
-    for (const value of parsed.get(kind) ?? []) validateEvent(kind, value);
-  });
-  return { ...steps, 'validateEvent (core)': zodOnly };
+  return steps;
 }
 
 async function copyInto(client: PoolClient, table: string, text: string): Promise<void> {
@@ -353,7 +366,7 @@ async function cpuProfile(): Promise<void> {
 
 if (!args['cpu-prof-only']) {
   out(`node steps, microseconds per event of the bench:speed mix (best of 3, ${Math.min(EVENTS, 200_000)} events):`);
-  for (const [step, us] of Object.entries(nodeSteps())) out(`  ${step.padEnd(48)} ${us.toFixed(2).padStart(7)} us`);
+  for (const [step, us] of Object.entries(nodeSteps())) out(`  ${step.padEnd(56)} ${us.toFixed(2).padStart(7)} us`);
   const pg = await postgresSteps();
   out(`\nPostgreSQL, microseconds per event (${EVENTS} events into a fresh database, batches of ${BATCH} per kind):`);
   for (const [step, us] of Object.entries(pg.perEvent)) out(`  ${step.padEnd(56)} ${us.toFixed(2).padStart(7)} us`);

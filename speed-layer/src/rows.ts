@@ -4,7 +4,7 @@
  * does for duplicates across batches).
  */
 import type { CartEvent, CatalogRecord, ProductViewEvent, TransactionEvent } from '@lambdamart/core';
-import { copyLine } from './copy-text.ts';
+import { copyField, copyLine } from './copy-text.ts';
 
 /** The first of each key, in order. */
 export function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
@@ -26,50 +26,55 @@ export interface StagingCopy {
   events: number;
 }
 
+// Each table's rows are collected as lines and joined once: one flat string a table, instead of
+// a rope of every field that lives (and is traced by the GC) until the COPY sends it.
+const f = copyField;
+
 export function transactionRows(events: readonly TransactionEvent[]): StagingCopy {
   const unique = uniqueBy(events, (e) => e.transaction_id);
-  let transactions = '';
-  let items = '';
-  for (const e of unique) {
-    transactions += copyLine([
-      e.transaction_id,
-      e.user_id,
-      e.session_id,
-      e.total_amount,
-      e.currency,
-      e.payment_method,
-      e.country,
-      e.transaction_timestamp,
-    ]);
-    e.products.forEach((line, i) => {
-      items += copyLine([e.transaction_id, i + 1, line.product_id, line.quantity, line.price]);
-    });
+  const transactions: string[] = new Array(unique.length);
+  const items: string[] = [];
+  for (let n = 0; n < unique.length; n++) {
+    const e = unique[n] as TransactionEvent;
+    const id = f(e.transaction_id);
+    transactions[n] =
+      `${id}\t${f(e.user_id)}\t${f(e.session_id)}\t${e.total_amount}\t${f(e.currency)}\t${f(e.payment_method)}\t` +
+      `${f(e.country)}\t${f(e.transaction_timestamp)}\n`;
+    for (let i = 0; i < e.products.length; i++) {
+      const line = e.products[i] as TransactionEvent['products'][number];
+      items.push(`${id}\t${i + 1}\t${f(line.product_id)}\t${line.quantity}\t${line.price}\n`);
+    }
   }
-  return { tables: { stage_transactions: transactions, stage_transaction_items: items }, events: unique.length };
+  return { tables: { stage_transactions: transactions.join(''), stage_transaction_items: items.join('') }, events: unique.length };
 }
 
 export function productViewRows(events: readonly ProductViewEvent[]): StagingCopy {
   const unique = uniqueBy(events, (e) => e.event_id);
-  let rows = '';
-  for (const e of unique) {
-    rows += copyLine([e.event_id, e.user_id, e.product_id, e.session_id, e.view_duration, e.country, e.timestamp]);
+  const rows: string[] = new Array(unique.length);
+  for (let n = 0; n < unique.length; n++) {
+    const e = unique[n] as ProductViewEvent;
+    rows[n] =
+      `${f(e.event_id)}\t${f(e.user_id)}\t${f(e.product_id)}\t${f(e.session_id)}\t${e.view_duration}\t${f(e.country)}\t` +
+      `${f(e.timestamp)}\n`;
   }
-  return { tables: { stage_product_views: rows }, events: unique.length };
+  return { tables: { stage_product_views: rows.join('') }, events: unique.length };
 }
 
 export function cartEventRows(events: readonly CartEvent[]): StagingCopy {
   const unique = uniqueBy(events, (e) => e.event_id);
-  let rows = '';
-  for (const e of unique) {
-    rows += copyLine([e.event_id, e.event_type, e.user_id, e.product_id, e.session_id, e.quantity, e.price, e.country, e.timestamp]);
+  const rows: string[] = new Array(unique.length);
+  for (let n = 0; n < unique.length; n++) {
+    const e = unique[n] as CartEvent;
+    rows[n] =
+      `${f(e.event_id)}\t${f(e.event_type)}\t${f(e.user_id)}\t${f(e.product_id)}\t${f(e.session_id)}\t${e.quantity}\t` +
+      `${e.price}\t${f(e.country)}\t${f(e.timestamp)}\n`;
   }
-  return { tables: { stage_cart_events: rows }, events: unique.length };
+  return { tables: { stage_cart_events: rows.join('') }, events: unique.length };
 }
 
 export function catalogRows(records: readonly CatalogRecord[]): StagingCopy {
   // A catalog record is identified by (product_id, updated_at), like its primary key.
   const unique = uniqueBy(records, (r) => `${r.product_id}\u0000${Date.parse(r.updated_at)}`);
-  let rows = '';
-  for (const r of unique) rows += copyLine([r.product_id, r.updated_at, r.name, r.category, r.price]);
-  return { tables: { stage_catalog: rows }, events: unique.length };
+  const rows = unique.map((r) => copyLine([r.product_id, r.updated_at, r.name, r.category, r.price]));
+  return { tables: { stage_catalog: rows.join('') }, events: unique.length };
 }
