@@ -10,10 +10,14 @@ export function firstBatchAction(stored: string | null, fetchedOffset: string): 
   return fetchedOffset === target ? { action: 'save' } : { action: 'seek', offset: target };
 }
 
-/** Messages below the stored offset are already saved (a re-fetch after a retry or a pause). */
-export function unsaved<M extends { offset: string }>(messages: readonly M[], stored: string | null): M[] {
-  if (stored === null) return [...messages];
+/**
+ * Messages below the stored offset are already saved (a re-fetch after a retry or a pause). A
+ * batch's offsets ascend, so a batch whose first message is not below it is returned as it is.
+ */
+export function unsaved<M extends { offset: string }>(messages: readonly M[], stored: string | null): readonly M[] {
+  if (stored === null || messages.length === 0) return messages;
   const from = BigInt(stored);
+  if (BigInt((messages[0] as M).offset) >= from) return messages;
   return messages.filter((m) => BigInt(m.offset) >= from);
 }
 
