@@ -7,3 +7,8 @@
 -- line-1 facts of the last quarter hour before the watermark. Partial (line 1 only): a
 -- transaction's lines are loaded together, so line 1 stands for the transaction.
 create index fact_sales_line1_ingested_idx on fact_sales (ingested_at) include (transaction_id) where line_number = 1;
+
+-- The batch side of an hourly /sales (the merged last 24 hours): its instants within a month's
+-- partition. A sequential scan of the month read 100,000 lines for 3,500 (11.5 ms at 5 million
+-- events, more as the month fills); a bitmap scan of this index reads those only (3.4 ms).
+create index fact_sales_timestamp_idx on fact_sales (transaction_timestamp);
