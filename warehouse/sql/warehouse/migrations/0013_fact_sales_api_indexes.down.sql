@@ -1,0 +1,2 @@
+drop index if exists fact_sales_timestamp_idx;
+drop index if exists fact_sales_line1_ingested_idx;
