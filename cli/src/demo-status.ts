@@ -9,6 +9,8 @@ export interface SaverHealth {
   healthy: boolean;
   state?: unknown;
   blocked?: unknown;
+  /** Set while the savers wait for Postgres: the error it answered with. */
+  postgres?: unknown;
   lastCrash?: unknown;
 }
 
@@ -21,15 +23,25 @@ export interface SaverSample {
 }
 
 export interface SaverVerdict {
-  state: 'keeping up' | 'not keeping up' | 'stalled' | 'exited' | 'unknown';
+  state: 'keeping up' | 'not keeping up' | 'partly stalled' | 'stalled' | 'exited' | 'unknown';
   text: string;
 }
 
 const n = (value: number) => value.toLocaleString('en');
 
-/** Why /health says the savers are not well, in a line: the state and the first blocked partition's reason, or the last crash. */
+/** The partitions /health says are blocked (each retried with backoff), 0 when none. */
+function blockedCount(health: SaverHealth | null): number {
+  return Array.isArray(health?.blocked) ? health.blocked.length : 0;
+}
+
+/**
+ * Why /health says the savers are not well, in a line: the state, the error Postgres answered
+ * with while they wait for it, the first blocked partition's reason, and the last crash.
+ */
 export function healthReason(health: SaverHealth): string {
   const parts = [`state ${String(health.state ?? 'unknown')}`];
+  const postgres = health.postgres as { code?: unknown; error?: unknown } | undefined;
+  if (postgres?.error) parts.push(`Postgres: ${String(postgres.error).slice(0, 160)}${postgres.code ? ` (${String(postgres.code)})` : ''}`);
   const blocked = Array.isArray(health.blocked) ? (health.blocked[0] as Record<string, unknown> | undefined) : undefined;
   if (blocked) {
     const where = [blocked.topic, blocked.partition].filter((p) => p !== undefined).join('/');
@@ -42,8 +54,10 @@ export function healthReason(health: SaverHealth): string {
 
 /**
  * The verdict from two samples `previous` -> `now` taken a status interval apart, and the health
- * now. A lag that grows by more than `slack` messages is "not keeping up"; a lag above `slack`
- * with nothing saved in between is "stalled".
+ * now. A lag that grows by more than `slack` messages is "not keeping up"; nothing saved in
+ * between while messages wait is "stalled" when the lag is above `slack` or /health says the
+ * savers are not well (a few messages a blocked partition holds back are a stall too); saving
+ * while /health lists blocked partitions is "partly stalled", never "keeping up".
  */
 export function saverVerdict(
   previous: SaverSample | null,
@@ -60,7 +74,8 @@ export function saverVerdict(
     return { state: 'keeping up', text: `savers ${health?.healthy === false ? 'unwell' : 'ok'}, ${lag}${why}` };
   const seconds = Math.max(1, Math.round((now.at - previous.at) / 1000));
   const savedPerSecond = Math.round((now.saved - previous.saved) / seconds);
-  if (now.lag > slack && now.saved === previous.saved) {
+  const unwell = health !== null && !health.healthy;
+  if (now.saved === previous.saved && (now.lag > slack || (now.lag > 0 && unwell))) {
     return {
       state: 'stalled',
       text: `savers STALLED: nothing saved in ${seconds} s, ${lag} messages waiting${why || ` (${healthReason(health ?? { healthy: true })})`}`,
@@ -70,6 +85,13 @@ export function saverVerdict(
     return {
       state: 'not keeping up',
       text: `savers NOT KEEPING UP: ${lag} (+${n(now.lag - previous.lag)} in ${seconds} s), saving ${n(savedPerSecond)}/s${why}`,
+    };
+  }
+  const blocked = blockedCount(health);
+  if (blocked > 0 && now.lag > 0) {
+    return {
+      state: 'partly stalled',
+      text: `savers PARTLY STALLED: ${blocked} partition${blocked === 1 ? '' : 's'} blocked, ${lag}, saving ${n(savedPerSecond)}/s${why}`,
     };
   }
   return { state: 'keeping up', text: `savers keeping up, ${lag}, saving ${n(savedPerSecond)}/s${why}` };

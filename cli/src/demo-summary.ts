@@ -23,15 +23,20 @@ export async function countRealtime(realtime: Pool): Promise<RealtimeCounts> {
   return rows[0] ?? { saved: 0, deadLetters: 0 };
 }
 
-/** Messages in the savers' topics that `group` has not committed yet (Kafka's end offsets against consumer_offsets). */
-export async function saverLag(config: Config, realtime: Pool, group: string): Promise<number> {
-  const topics = [Topics.transactions.name, Topics.productViews.name, Topics.cartEvents.name, Topics.productCatalog.name];
+/** The topics the demo's savers read. */
+const demoTopics = [Topics.transactions.name, Topics.productViews.name, Topics.cartEvents.name, Topics.productCatalog.name];
+
+/**
+ * Messages in the savers' topics (default: the demo's) that `group` has not committed yet (Kafka's
+ * end offsets against consumer_offsets).
+ */
+export async function saverLag(config: Config, realtime: Pool, group: string, topics: readonly string[] = demoTopics): Promise<number> {
   const admin = createKafka({ ...config.kafka, clientId: 'lambdamart-demo' }).admin();
   await admin.connect();
   try {
     const { rows } = await realtime.query<{ topic: string; partition: number; next_offset: string }>(
       'select topic, partition, next_offset from consumer_offsets where group_id = $1 and topic = any($2::text[])',
-      [group, topics],
+      [group, [...topics]],
     );
     const committed = new Map(rows.map((r) => [`${r.topic}/${r.partition}`, Number(r.next_offset)]));
     let lag = 0;

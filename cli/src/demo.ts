@@ -14,7 +14,7 @@ import { type RunningServer, startServer } from '@lambdamart/serving-api';
 import { startSavers } from '@lambdamart/speed-layer';
 import { onStopSignals } from './action.ts';
 import { type BatchJobTrigger, batchJobTrigger } from './api-jobs.ts';
-import { type SaverSample, saverVerdict } from './demo-status.ts';
+import { statusLine } from './demo-status-line.ts';
 import { countRealtime, countWarehouse, reconcile, saverLag } from './demo-summary.ts';
 import { stackUp } from './stack.ts';
 
@@ -25,20 +25,6 @@ export interface DemoOptions {
   durationMs?: number;
   /** Seconds between status lines. */
   statusEverySeconds?: number;
-}
-
-export interface PipelineCounts {
-  sent: number;
-  realtime: number;
-  deadLetters: number;
-  warehouse: number;
-}
-
-/** Events in each layer: raw rows in the realtime database and fact rows in the warehouse. */
-export async function countPipeline(realtime: Pool, warehouse: Pool): Promise<Omit<PipelineCounts, 'sent'>> {
-  const { saved, deadLetters } = await countRealtime(realtime);
-  const { facts } = await countWarehouse(warehouse);
-  return { realtime: saved, deadLetters, warehouse: facts };
 }
 
 /** Runs until Ctrl-C or `durationMs`; resolves to the exit code (1 when the closing account does not add up). */
@@ -99,17 +85,17 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
   }
   out('Ctrl-C stops it cleanly.');
 
-  let previous: SaverSample | null = null;
+  const takeStatus = statusLine({
+    config,
+    realtime,
+    warehouse,
+    group: savers.group,
+    health: () => savers.health(),
+    exited: () => saversExited,
+    sent: () => sent,
+  });
   const report = async () => {
-    const counts = await countPipeline(realtime, warehouse).catch(() => null);
-    const lag = await saverLag(config, realtime, savers.group).catch(() => Number.NaN);
-    const sample: SaverSample = { lag, saved: (counts?.realtime ?? 0) + (counts?.deadLetters ?? 0), at: Date.now() };
-    const verdict = saverVerdict(counts ? previous : null, sample, savers.health(), saversExited);
-    if (counts) previous = sample;
-    const layers = counts
-      ? `realtime ${counts.realtime}  dead letters ${counts.deadLetters}  warehouse ${counts.warehouse}`
-      : 'realtime database not answering';
-    out(`${new Date().toISOString()}  sent ${sent}  ${layers}  | ${verdict.text}`);
+    out((await takeStatus()).text);
     if (saversExited && !stop.signal.aborted) {
       out('the savers exited: stopping the generator (nothing more would be saved)');
       stop.abort();

@@ -45,6 +45,8 @@ export interface SaverOptions {
    * error), in a row, before the savers give up: `failed` resolves and /health says `failed`.
    */
   maxConsumerRestarts?: number;
+  /** Events taken from Kafka per second at most, for benchmarks that ingest a backlog at a given rate; default: no cap. */
+  maxRate?: number;
 }
 
 export interface SaverHandle {
@@ -70,7 +72,18 @@ export async function startSavers(config: Config, options: SaverOptions = {}): P
   const maxConsumerRestarts = options.maxConsumerRestarts ?? 10;
   const metrics = createSaverMetrics();
   const sql = await loadSaverSql();
-  const saver = new Savers(new SaverRuntime(config, { group, topics, logger, concurrency, metrics, maxConsumerRestarts, sql }));
+  const saver = new Savers(
+    new SaverRuntime(config, {
+      group,
+      topics,
+      logger,
+      concurrency,
+      metrics,
+      maxConsumerRestarts,
+      sql,
+      maxRate: options.maxRate,
+    }),
+  );
   const server = await startHealthServer({
     port: options.metricsPort ?? config.speed.metricsPort,
     registry: metrics.registry,

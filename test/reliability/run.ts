@@ -11,9 +11,11 @@
  *
  * Environment: RELIABILITY_KAFKA_PORT (default 19092), RELIABILITY_KAFKA_CONTROLLER_PORT (19093),
  * RELIABILITY_PG_PORT (15433), RELIABILITY_PG_CLUSTER (VERSION/reliability, the newest installed
- * PostgreSQL), RELIABILITY_DATA_DIR (data/reliability).
+ * PostgreSQL; VERSION/reliability-<hash> when that one keeps its data in another checkout),
+ * RELIABILITY_DATA_DIR (data/reliability).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { FaultFigures as Figures } from './faults/harness.ts';
@@ -37,7 +39,30 @@ function newestPostgres(): string {
   return newest;
 }
 
-const pgCluster = env.RELIABILITY_PG_CLUSTER ?? `${newestPostgres()}/reliability`;
+/**
+ * VERSION/reliability, unless that cluster is registered with its data in another checkout (whose
+ * folder may be gone: `pg_ctlcluster start` then fails): this checkout then gets a cluster of its
+ * own, VERSION/reliability-<hash of its data folder>.
+ */
+function defaultCluster(): string {
+  const version = newestPostgres();
+  const listed = spawnSync('pg_lsclusters', ['-h'], { encoding: 'utf8' });
+  const dataOf = new Map(
+    (listed.stdout ?? '')
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((cols) => cols.length >= 6)
+      .map((cols) => [`${cols[0]}/${cols[1]}`, cols[5] ?? '']),
+  );
+  const shared = `${version}/reliability`;
+  const data = dataOf.get(shared);
+  if (data === undefined || data.startsWith(`${dataDir}/`)) return shared;
+  const own = `${shared}-${createHash('sha1').update(dataDir).digest('hex').slice(0, 8)}`;
+  process.stdout.write(`test:reliability: ${shared} keeps its data in ${data}, another checkout's; this one uses ${own}\n`);
+  return own;
+}
+
+const pgCluster = env.RELIABILITY_PG_CLUSTER ?? defaultCluster();
 
 const kafkaEnv = { LAMBDAMART_DATA_DIR: dataDir, KAFKA_PORT: kafkaPort, KAFKA_CONTROLLER_PORT: controllerPort };
 const pgEnv = { LAMBDAMART_DATA_DIR: dataDir, PGPORT: pgPort, LAMBDAMART_PG_CLUSTER: pgCluster, LAMBDAMART_PG_CREATE_CLUSTER: '1' };

@@ -9,6 +9,7 @@ interface SpeedOptions {
   topicSuffix?: string;
   concurrency: number;
   maxRestarts: number;
+  maxRate?: number;
 }
 
 function metricsPort(value: string): number {
@@ -36,6 +37,11 @@ export function registerSpeed(program: Command): void {
       positiveInt('a number of restarts'),
       10,
     )
+    .option(
+      '--max-rate <n>',
+      'events per second taken from Kafka at most (benchmarks that ingest a backlog at a given rate; default: no cap)',
+      positiveInt('a number of events per second'),
+    )
     .option('--topic-suffix <suffix>', 'read <topic><suffix> and write dead letters to dead-letters<suffix> (tests, benchmarks)')
     .action(
       action(async (opts: SpeedOptions) => {
@@ -45,6 +51,7 @@ export function registerSpeed(program: Command): void {
           metricsPort: opts.metricsPort,
           concurrency: opts.concurrency,
           maxConsumerRestarts: opts.maxRestarts,
+          maxRate: opts.maxRate,
           topics: opts.topicSuffix ? saverTopicsWithSuffix(opts.topicSuffix) : undefined,
         });
         // SIGTERM or Ctrl-C: finish the batches in hand, commit, leave the group, exit 0.

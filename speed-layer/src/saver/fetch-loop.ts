@@ -22,6 +22,8 @@ import { sendDeadLetters } from './send-dead-letters.ts';
  */
 export async function eachBatch(rt: SaverRuntime, payload: EachBatchPayload): Promise<void> {
   const { batch } = payload;
+  // Waited before anything is read: a batch fetched before a rebalance is then found stale below.
+  if (rt.rateCap) await rt.rateCap(batch.messages.length, rt.abort.signal);
   const key = partitionKey(batch.topic, batch.partition);
   const generation = rt.generation;
   // Read in the same tick as isStale(): a position set by a seek (positionAll) is only trusted

@@ -24,6 +24,7 @@ import type { SaverSql } from '../saver-sql.ts';
 import { type SaverTopics, sourceTopics } from '../topics.ts';
 import type { BlockedPartition } from './blocked-partitions.ts';
 import type { PartitionQueue } from './partition-queues.ts';
+import { type RateCap, rateCap } from './rate-cap.ts';
 
 export type SaverState =
   | 'waiting-for-postgres'
@@ -64,6 +65,8 @@ export interface SaverRuntimeOptions {
   metrics: SaverMetrics;
   maxConsumerRestarts: number;
   sql: SaverSql;
+  /** Events taken from Kafka per second at most (benchmarks); none: as fast as they can. */
+  maxRate?: number;
 }
 
 export class SaverRuntime {
@@ -74,6 +77,7 @@ export class SaverRuntime {
   readonly concurrency: number;
   readonly maxConsumerRestarts: number;
   readonly sql: SaverSql;
+  readonly rateCap: RateCap | null;
   readonly kindOf: Map<string, EventKind>;
   readonly pool: Pool;
   readonly kafka: Kafka;
@@ -118,6 +122,7 @@ export class SaverRuntime {
     this.concurrency = options.concurrency;
     this.maxConsumerRestarts = options.maxConsumerRestarts;
     this.sql = options.sql;
+    this.rateCap = options.maxRate ? rateCap(options.maxRate) : null;
     this.kindOf = new Map(sourceTopics(this.topics).map((t) => [t.topic, t.kind]));
     this.pool = createPool(config.realtimeDatabaseUrl, {
       max: this.concurrency + 2,

@@ -13,3 +13,4 @@ export {
   transaction,
 } from './factories.ts';
 export { createSaverTopics, deleteSaverTopics, messagesOf, randomSuffix, sendAll, withProducer } from './kafka.ts';
+export { healthOf, type SaverProcess, spawnSaver } from './process.ts';

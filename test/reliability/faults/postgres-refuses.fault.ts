@@ -33,14 +33,25 @@ describe('fault: PostgreSQL refusing writes (disk full)', { timeout: 300_000 }, 
         stack,
         scenario.databases.realtime,
         `create function disk_full() returns trigger language plpgsql as $$
-           begin raise exception using errcode = 'disk_full', message = 'could not extend file "base/16384/16385": No space left on device'; end $$;
-         ${tables.map((t) => `create trigger disk_full before insert or update on ${t} for each statement execute function disk_full();`).join('\n')}`,
+           begin raise exception using errcode = 'disk_full', message = 'could not extend file "base/16384/16385": No space left on device'; end $$;`,
       );
+      // One table per transaction, for the triggers and their drop: one transaction over all the
+      // tables takes their locks one by one while a saver's transaction holds one of them (its
+      // position row FOR UPDATE) and waits for another: a deadlock (40P01) that failed the fault.
+      // Creating a trigger waits for the transactions that wrote its table, so once the last one
+      // is in place no saver transaction can commit rows.
+      for (const t of tables) {
+        await psqlSuper(
+          stack,
+          scenario.databases.realtime,
+          `create trigger disk_full before insert or update on ${t} for each statement execute function disk_full();`,
+        );
+      }
       const before = await savedCounts(scenario);
       await sleep(8000);
       const during = await savedCounts(scenario);
       assert.equal(totalSaved(during), totalSaved(before), 'nothing saved while the disk is full');
-      await psqlSuper(stack, scenario.databases.realtime, tables.map((t) => `drop trigger disk_full on ${t};`).join('\n'));
+      for (const t of tables) await psqlSuper(stack, scenario.databases.realtime, `drop trigger disk_full on ${t};`);
       const freed = Date.now();
       const { counts, recoverySeconds } = await waitForSaversSince(scenario, expected, freed);
       await stream;
