@@ -25,8 +25,40 @@ type Record = MessageToProduce<string, Value, string, string>;
 const CONNECT_RETRIES = 6;
 const CONNECT_RETRY_DELAY_MS = 500;
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Attempts of one request before produce() refreshes the metadata and sends again. */
+const IDEMPOTENT_REQUEST_RETRIES = 3;
+
 /** As kafkajs's idempotent producer did: 100 ms, doubling, at most 5 s between attempts. */
-const backoff: RetryDelayGetter = (_client, _operation, attempt) => Math.min(100 * 2 ** Math.max(0, attempt - 1), 5_000);
+const backoffMs = (attempt: number) => Math.min(100 * 2 ** Math.max(0, attempt - 1), 5_000);
+const backoff: RetryDelayGetter = (_client, _operation, attempt) => backoffMs(attempt);
+
+/** The partition before the library takes it modulo the topic's partition count. */
+function partitionOf(message: Record, key: Buffer | undefined): number {
+  if (typeof message.partition === 'number') return message.partition;
+  return key ? compatibilityPartitioner(message, key) : 0;
+}
+
+/** A failure worth sending again: no broker answered, or every broker error was a retriable one. */
+function isRetriable(error: unknown): boolean {
+  const all = leaves(error) as LibraryError[];
+  if (all.some((e) => e.code === 'PLT_KFK_NETWORK' || /^E[A-Z]+$/.test(e.code ?? ''))) return true;
+  return all.some((e) => e.apiId) && all.every((e) => !e.apiId || e.canRetry !== false);
+}
+
+/** The records of `records` whose partition no broker acknowledged in the failed send. */
+async function unacknowledged(producer: Producer<string, Value, string, string>, records: Record[], error: unknown): Promise<Record[]> {
+  const produced = (error as { produced?: { offsets?: { topic: string; partition: number }[] } }).produced;
+  const acknowledged = new Set((produced?.offsets ?? []).map((o) => `${o.topic}:${o.partition}`));
+  if (acknowledged.size === 0) return records;
+  const metadata = await producer.metadata({ topics: [...new Set(records.map((r) => r.topic))] });
+  return records.filter((r) => {
+    const count = metadata.topics.get(r.topic)?.partitionsCount ?? 1;
+    const key = r.key === undefined ? undefined : Buffer.from(r.key);
+    return !acknowledged.has(`${r.topic}:${partitionOf(r, key) % count}`);
+  });
+}
 
 export function createPlatformaticProducer(options: EventProducerOptions): EventProducer {
   const { brokers, clientId, logger, idempotent = true, compression = 'none', retries, connectTimeoutMs, requestTimeoutMs } = options;
@@ -43,13 +75,19 @@ export function createPlatformaticProducer(options: EventProducerOptions): Event
     compression,
     autocreateTopics: false,
     ...timeouts,
-    // An idempotent producer retries without end (the library sets that) with kafkajs's backoff: a
-    // leader moving or a broker restarting costs time, never a duplicate. The others as asked.
-    ...(idempotent ? { retryDelay: backoff } : retries !== undefined ? { retries, retryDelay: 200 } : {}),
+    // The library retries a request a few times, always on the leader it first looked up: a killed
+    // leader would be asked until the metadata expires (5 min). So it gives up soon, and produce()
+    // below refreshes the metadata and sends again what was not acknowledged (idempotent: without end,
+    // with kafkajs's backoff; the others as asked).
+    ...(idempotent
+      ? { retries: IDEMPOTENT_REQUEST_RETRIES, retryDelay: backoff }
+      : retries !== undefined
+        ? { retries, retryDelay: 200 }
+        : {}),
     // Keyed: murmur2 & 0x7fffffff, as Java and kafkajs's DefaultPartitioner, so a user's events stay
     // on one partition whichever client sent them (the library's default partitioner differs).
-    // Unkeyed: spread round robin rather than all on partition 0.
-    partitioner: (message, key) => (key ? compatibilityPartitioner(message, key) : roundRobin++),
+    // Unkeyed: spread round robin (toRecord pins the partition, so a record sent again keeps it).
+    partitioner: (message, key) => partitionOf(message, key),
     serializers: {
       key: stringSerializer,
       value: (value?: Value) => (typeof value === 'string' ? Buffer.from(value) : value),
@@ -64,8 +102,36 @@ export function createPlatformaticProducer(options: EventProducerOptions): Event
   // requests in flight would share a sequence and the broker would refuse the second
   // (OUT_OF_ORDER_SEQUENCE_NUMBER). So requests go one after the other.
   let last: Promise<unknown> = Promise.resolve();
+  const sendUntilAcknowledged = async (records: Record[]): Promise<void> => {
+    let pending = records;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await producer.send({ messages: pending });
+        return;
+      } catch (error) {
+        if (!isRetriable(error)) throw error;
+        // A leader may have moved or died: ask again which broker leads each partition.
+        producer.clearMetadata();
+        if (!idempotent || closing) throw error;
+        // Only what no broker acknowledged: those partitions' sequence numbers did not advance, so a
+        // batch the broker did write before the failure is recognised and written once.
+        await sleep(backoffMs(attempt));
+        for (;;) {
+          try {
+            pending = await unacknowledged(producer, pending, error);
+            break;
+          } catch {
+            // No broker to ask yet (all restarting): sending everything again could write twice.
+            if (closing) throw error;
+            await sleep(backoffMs(++attempt));
+          }
+        }
+        if (pending.length === 0) return;
+      }
+    }
+  };
   const produce = (records: Record[]): Promise<void> => {
-    const sent = last.catch(() => undefined).then(() => producer.send({ messages: records }));
+    const sent = last.catch(() => undefined).then(() => sendUntilAcknowledged(records));
     last = sent;
     return sent.then(
       () => undefined,
@@ -77,7 +143,7 @@ export function createPlatformaticProducer(options: EventProducerOptions): Event
   const toRecord = (topic: string, m: OutgoingMessage): Record => ({
     topic,
     value: m.value,
-    ...(m.key === null ? {} : { key: m.key }),
+    ...(m.key === null ? { partition: roundRobin++ } : { key: m.key }),
     ...(m.headers ? { headers: m.headers } : {}),
   });
   return {
