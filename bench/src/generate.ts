@@ -7,7 +7,7 @@
  *   flock /tmp/lambdamart-bench.lock npm run bench:generate [-- --seconds 30 --no-sweep]
  */
 import { parseArgs } from 'node:util';
-import { createKafka, createKafkaProducer, type EventProducer, loadConfigOrExit, type ProducerCompression } from '@lambdamart/core';
+import { createEventProducer, type EventProducer, loadConfigOrExit, type ProducerCompression } from '@lambdamart/core';
 import { type GeneratorSummary, generateEvents, kafkaSink, MaxRateEventTimeRate, sendEvents, serializeEvent } from '@lambdamart/generators';
 import { generatorTopicsWithSuffix } from '@lambdamart/generators/testing';
 import { createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
@@ -24,7 +24,6 @@ const seconds = Number(args.seconds);
 const config = loadConfigOrExit();
 const renames = generatorTopicsWithSuffix('bench');
 const topicFor = (topic: string) => renames[topic] ?? topic;
-const kafka = createKafka({ ...config.kafka, clientId: 'lambdamart-bench-generate' });
 let peakRss = 0;
 const sampleRss = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -40,7 +39,9 @@ interface Setting {
 const events = (seed: number) => generateEvents({ seed, eventsPerSecond: MaxRateEventTimeRate });
 
 async function withProducers<T>(count: number, compression: ProducerCompression, use: (producers: EventProducer[]) => Promise<T>) {
-  const producers = Array.from({ length: count }, () => createKafkaProducer(kafka, { idempotent: true, compression }));
+  const producers = Array.from({ length: count }, () =>
+    createEventProducer({ ...config.kafka, clientId: 'lambdamart-bench-generate', idempotent: true, compression }),
+  );
   await Promise.all(producers.map((p) => p.connect()));
   try {
     return await use(producers);

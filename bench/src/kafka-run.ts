@@ -77,7 +77,7 @@ const sampler = setInterval(() => {
 
 async function produceKafkajs(batches: WorkloadMessage[][]): Promise<number> {
   const kafka = createKafka({ ...config.kafka, clientId: 'lambdamart-bench-kafka' });
-  // What core's createKafkaProducer builds (idempotent, Java-compatible partitioner), with snappy.
+  // What core's kafkajs producer built before issue 14 (idempotent, Java-compatible partitioner), with snappy.
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,

@@ -5,8 +5,8 @@
  * for that topic-partition" or "coordinator is loading". `stack up` waits here until one round
  * trip of each kind that the layers make succeeds, so that nothing downstream retries around it.
  */
-import { type Config, createKafka, createKafkaProducer, LambdamartError, type TopicSpec } from '@lambdamart/core';
-import type { Admin, Kafka } from 'kafkajs';
+import { type Config, createEventProducer, createKafka, LambdamartError, type TopicSpec } from '@lambdamart/core';
+import type { Admin } from 'kafkajs';
 
 /** A topic of the stack's own, one partition, where the probe writes one small message per check. */
 export const readinessTopic = 'lambdamart-readiness';
@@ -40,8 +40,14 @@ async function coordinatorLoaded(admin: Admin): Promise<ReadinessCheck> {
 }
 
 /** An idempotent, acks=all produce (what the generators and savers do) is acknowledged. */
-async function produceAcknowledged(kafka: Kafka): Promise<ReadinessCheck> {
-  const producer = createKafkaProducer(kafka, { idempotent: true });
+async function produceAcknowledged(config: Config, timeoutMs: number): Promise<ReadinessCheck> {
+  const producer = createEventProducer({
+    ...config.kafka,
+    clientId: 'lambdamart-stack',
+    idempotent: true,
+    connectTimeoutMs: 2_000,
+    requestTimeoutMs: Math.min(5_000, timeoutMs),
+  });
   await producer.connect();
   try {
     await producer.send(readinessTopic, [{ key: null, value: new Date().toISOString() }]);
@@ -76,7 +82,7 @@ export async function waitForKafkaReady(config: Config, topics: readonly TopicSp
         }
         const checks: ReadinessCheck[] = [await leadersKnown(admin, [...topics.map((t) => t.name), readinessTopic])];
         if (checks.every((c) => c.ok)) checks.push(await coordinatorLoaded(admin));
-        if (checks.every((c) => c.ok)) checks.push(await produceAcknowledged(kafka));
+        if (checks.every((c) => c.ok)) checks.push(await produceAcknowledged(config, timeoutMs));
         if (checks.every((c) => c.ok)) return checks;
         last = checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`)[0] ?? last;
       } catch (error) {

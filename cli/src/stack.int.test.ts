@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { allTopics, createKafka, createKafkaProducer, loadConfig, Topics } from '@lambdamart/core';
+import { allTopics, createEventProducer, createKafka, loadConfig, Topics } from '@lambdamart/core';
 
 const main = resolve(import.meta.dirname, 'main.ts');
 
@@ -81,7 +81,7 @@ describe('lambdamart stack', { timeout: 600_000 }, () => {
     // Before stack up waited for readiness, the first test after a cold start saw "This server is
     // not the leader for that topic-partition" and "coordinator is loading".
     const kafka = createKafka({ ...loadConfig().kafka, clientId: 'lambdamart-test', retry: { retries: 0 } });
-    const producer = createKafkaProducer(kafka, { idempotent: false });
+    const producer = createEventProducer({ ...loadConfig().kafka, clientId: 'lambdamart-test', idempotent: false, retries: 0 });
     const admin = kafka.admin();
     await producer.connect();
     await admin.connect();

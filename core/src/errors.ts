@@ -12,6 +12,7 @@ export const ErrorCodes = {
   LM_ERR_POSTGRES_UNREACHABLE: 'PostgreSQL refused or dropped the connection',
   LM_ERR_KAFKA_UNREACHABLE: 'No Kafka broker answered',
   LM_ERR_KAFKA_NOT_READY: 'Kafka answered but could not yet serve the topics (leaders, group coordinator, produce)',
+  LM_ERR_KAFKA_PRODUCE_REFUSED: 'Kafka refused the messages for a reason retrying cannot fix (a message too large, an ACL)',
   LM_ERR_KAFKA_BATCH_CORRUPT: 'A compressed Kafka record batch is cut off or damaged',
   LM_ERR_KAFKA_CODEC_UNSUPPORTED: 'A producer asked for a compression codec that can only be read, not written',
   LM_ERR_SERVICE_TIMEOUT: 'Kafka or a database did not answer within the time allowed',

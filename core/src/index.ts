@@ -35,8 +35,9 @@ export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { createMetricsRegistry } from './metrics.ts';
 export { createPool, describePostgresUrl, type Pool, type PoolClient, postgresUnreachable } from './postgres.ts';
 export {
-  createKafkaProducer,
+  createEventProducer,
   type EventProducer,
+  type EventProducerOptions,
   type KafkaProducerOptions,
   type OutgoingMessage,
   type ProducerCompression,

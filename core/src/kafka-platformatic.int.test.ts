@@ -1,15 +1,21 @@
 /**
- * createPlatformaticProducer against the real broker, read back with kafkajs (what the savers run):
- * the same keys, values, headers and partitions as createKafkaProducer writes, and several sends at
- * once on the idempotent producer all acknowledged (1.x alone refuses the second one in flight).
+ * createEventProducer (over @platformatic/kafka) against the real broker, read back with kafkajs
+ * (what the savers run): the same keys, values, headers and partitions as kafkajs's own idempotent
+ * producer with its Java-compatible partitioner (what the platform produced with before), several
+ * sends at once on the idempotent producer all acknowledged (1.x alone refuses the second one in
+ * flight), and a Kafka that is down is one LM_ERR_KAFKA_UNREACHABLE within seconds.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import kafkajs from 'kafkajs';
 import { loadConfig } from './config.ts';
+import { LambdamartError } from './errors.ts';
 import { createKafka } from './kafka.ts';
-import { createPlatformaticProducer } from './kafka-platformatic.ts';
-import { createKafkaProducer, type EventProducer, type OutgoingMessage } from './producer.ts';
+import { createEventProducer, type EventProducer, type OutgoingMessage } from './producer.ts';
+
+// kafkajs is CommonJS; Node's named-export detection misses these.
+const { CompressionTypes, Partitioners } = kafkajs;
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
 const suffix = randomBytes(4).toString('hex');
@@ -47,6 +53,21 @@ async function readAll(topics: string[], expected: number): Promise<Map<string, 
   return read;
 }
 
+/** What the platform produced with before: kafkajs's idempotent producer, Java-compatible partitioner, acks=all. */
+function kafkajsProducer(): EventProducer {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const send = (topic: string, messages: OutgoingMessage[]) =>
+    producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages }).then(() => undefined);
+  return {
+    connect: () => producer.connect(),
+    send,
+    sendBatch: async (batch) => {
+      for (const { topic, messages } of batch) await send(topic, messages);
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}
+
 async function sendAll(producer: EventProducer, topic: string, messages: OutgoingMessage[]): Promise<void> {
   await producer.connect();
   try {
@@ -61,7 +82,7 @@ async function sendAll(producer: EventProducer, topic: string, messages: Outgoin
   }
 }
 
-describe('createPlatformaticProducer (core EventProducer over @platformatic/kafka)', { timeout: 60_000 }, () => {
+describe('createEventProducer (core EventProducer over @platformatic/kafka)', { timeout: 60_000 }, () => {
   before(async () => {
     const admin = kafka.admin();
     await admin.connect();
@@ -78,18 +99,18 @@ describe('createPlatformaticProducer (core EventProducer over @platformatic/kafk
     await admin.disconnect();
   });
 
-  it('writes what createKafkaProducer writes (keys, values, headers, partitions), five idempotent requests at once, gzip', async () => {
+  it('writes what the kafkajs producer writes (keys, values, headers, partitions), five idempotent requests at once, gzip', async () => {
     const messages: OutgoingMessage[] = Array.from({ length: 300 }, (_, i) => ({
       key: `user-${i % 23}`,
       value: i % 2 ? JSON.stringify({ n: i }) : Buffer.from(JSON.stringify({ n: i })),
       headers: { 'lm-source-offset': String(i), 'lm-reason': 'test' },
     }));
     await sendAll(
-      createPlatformaticProducer({ ...config.kafka, clientId: 'lambdamart-test', idempotent: true, compression: 'gzip' }),
+      createEventProducer({ ...config.kafka, clientId: 'lambdamart-test', idempotent: true, compression: 'gzip' }),
       viaPlatformatic,
       messages,
     );
-    await sendAll(createKafkaProducer(kafka, { idempotent: true, compression: 'gzip' }), viaKafkajs, messages);
+    await sendAll(kafkajsProducer(), viaKafkajs, messages);
 
     const read = await readAll([viaPlatformatic, viaKafkajs], 600);
     const ordered = (rows: Read[]) =>
@@ -101,9 +122,22 @@ describe('createPlatformaticProducer (core EventProducer over @platformatic/kafk
     assert.equal(new Set(mine.map((r) => r.partition)).size, 3);
   });
 
-  it('fails to connect with a clear error when no broker answers', async () => {
-    const producer = createPlatformaticProducer({ brokers: ['127.0.0.1:1'], clientId: 'lambdamart-test', retries: 0, idempotent: false });
-    await assert.rejects(producer.connect());
-    await producer.disconnect();
+  it('fails to connect with a clear error when no broker answers, idempotent or not, within seconds', async () => {
+    for (const idempotent of [true, false]) {
+      const producer = createEventProducer({ brokers: ['127.0.0.1:1'], clientId: 'lambdamart-test', retries: 0, idempotent });
+      const started = Date.now();
+      await assert.rejects(producer.connect(), (error: unknown) => {
+        assert.ok(error instanceof LambdamartError);
+        assert.equal(error.code, 'LM_ERR_KAFKA_UNREACHABLE');
+        assert.match(
+          error.oneLine(),
+          /^Kafka at 127\.0\.0\.1:1 did not answer: .+ \(start it with `lambdamart stack up`, or check KAFKA_BROKERS\)$/,
+        );
+        assert.doesNotMatch(error.oneLine(), /\n/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 15_000, 'within seconds');
+      await producer.disconnect();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { collectOutput, spawnCli } from '@lambdamart/cli-launch';
-import { createKafka, createKafkaProducer, loadConfig, Topics } from '@lambdamart/core';
+import { createEventProducer, loadConfig, Topics } from '@lambdamart/core';
 import { countMessages, createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 import { importCsv } from './csv/import.ts';
 import { planImport } from './csv/plan.ts';
@@ -105,7 +105,7 @@ describe('generator into Kafka', () => {
         rows.push(`u${i % 50},p${i % 7},2025-12-01T10:${String(i % 60).padStart(2, '0')}:00Z,${i % 9 === 0 ? 'x' : i % 300}`);
       writeFileSync(file, `${rows.join('\n')}\n`);
       const before = await countMessages(config, renames[Topics.productViews.name] as string);
-      const producer = createKafkaProducer(createKafka({ ...config.kafka, clientId: 'lambdamart-generator-test' }));
+      const producer = createEventProducer({ ...config.kafka, clientId: 'lambdamart-generator-test' });
       await producer.connect();
       try {
         const summary = await importCsv(await planImport(file, 'views'), kafkaSink([producer], { topicFor: (t) => renames[t] ?? t }), {

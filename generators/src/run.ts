@@ -7,8 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import {
   type Config,
-  createKafka,
-  createKafkaProducer,
+  createEventProducer,
   createLogger,
   type EventProducer,
   type Logger,
@@ -26,7 +25,7 @@ export interface RunGeneratorOptions extends GeneratorOptions {
   out?: string;
   batchSize?: number;
   maxInFlight?: number;
-  /** Idempotent kafkajs producers working side by side (default 2); a key always uses the same one. */
+  /** Idempotent producers working side by side (default 2); a key always uses the same one. */
   producers?: number;
   compression?: ProducerCompression;
   /** Topic to write instead of each real topic (tests and benchmarks use topics of their own). */
@@ -72,9 +71,14 @@ export async function runGenerator(config: Config, options: RunGeneratorOptions,
     }
   }
 
-  const kafka = createKafka({ ...config.kafka, clientId: `${config.kafka.clientId}-generator`, logger });
   const producers: EventProducer[] = Array.from({ length: options.producers ?? 2 }, () =>
-    createKafkaProducer(kafka, { idempotent: true, compression: options.compression ?? 'none' }),
+    createEventProducer({
+      ...config.kafka,
+      clientId: `${config.kafka.clientId}-generator`,
+      logger,
+      idempotent: true,
+      compression: options.compression ?? 'none',
+    }),
   );
   await Promise.all(producers.map((producer) => producer.connect()));
   logger.info({ rate: options.rate, brokers: config.kafka.brokers }, 'generator started');

@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { createKafka } from '@lambdamart/core';
-import { CompressionTypes } from 'kafkajs';
+import { createEventProducer, createKafka } from '@lambdamart/core';
 
 const run = promisify(execFile);
 const script = resolve(import.meta.dirname, 'kafka.sh');
@@ -92,18 +91,17 @@ describe('a three-broker cluster from infra/kafka (KAFKA_NODES=3)', { timeout: 3
       await admin.disconnect();
     }
 
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // The platform's producer (idempotent, acks=all): it retries past the killed broker without a duplicate.
+    const producer = createEventProducer({ brokers, clientId: 'lambdamart-cluster-test', idempotent: true, compression: 'gzip' });
     await producer.connect();
     const send = (from: number, count: number) =>
-      producer.send({
+      producer.send(
         topic,
-        acks: -1,
-        compression: CompressionTypes.GZIP,
-        messages: Array.from({ length: count }, (_, i) => ({
+        Array.from({ length: count }, (_, i) => ({
           key: `user-${(from + i) % 17}`,
           value: `event-${String(from + i).padStart(4, '0')}`,
         })),
-      });
+      );
     try {
       await send(0, 300);
       // Kill -9 the second broker (its pid file names the JVM kafka.sh started).

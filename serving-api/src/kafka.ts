@@ -1,5 +1,8 @@
-/** The API's Kafka clients, created on first use so that the API starts (and reads) without Kafka. */
-import { type Config, createKafka, createKafkaProducer, type EventProducer, LambdamartError, type Logger } from '@lambdamart/core';
+/**
+ * The API's Kafka clients (the admin for /ready and the pipeline status, the producer for POST
+ * /events), created on first use so that the API starts (and reads) without Kafka.
+ */
+import { type Config, createEventProducer, createKafka, type EventProducer, LambdamartError, type Logger } from '@lambdamart/core';
 import type { Admin, Kafka } from 'kafkajs';
 
 export class KafkaClients {
@@ -41,9 +44,19 @@ export class KafkaClients {
 
   async getProducer(): Promise<EventProducer> {
     this.producer ??= (async () => {
-      // Not kafkajs's idempotent producer: it retries without end (a missing topic would hang the
-      // request). A bounded retry may write an event twice, which the savers' primary keys absorb.
-      const producer = this.injected ?? createKafkaProducer(this.client(), { idempotent: false });
+      // Not the idempotent producer: it retries without end (a missing topic would hang the request).
+      // A bounded retry may write an event twice, which the savers' primary keys absorb. Few retries
+      // and short timeouts, as for the admin above: a 503 with Retry-After beats a minute's hang.
+      const producer =
+        this.injected ??
+        createEventProducer({
+          ...this.config.kafka,
+          clientId: 'lambdamart-api',
+          logger: this.logger,
+          idempotent: false,
+          retries: 2,
+          connectTimeoutMs: 2000,
+        });
       await producer.connect();
       return producer;
     })();

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runJobs } from '@lambdamart/batch-layer';
-import { type Config, createKafka, createKafkaProducer, createLogger, loadConfig } from '@lambdamart/core';
+import { type Config, createEventProducer, createLogger, loadConfig } from '@lambdamart/core';
 import { type ImportOptions, importCsv, kafkaSink, planImport } from '@lambdamart/generators';
 import { generatorTopicsWithSuffix } from '@lambdamart/generators/testing';
 import { saverTopicsWithSuffix, startSavers } from '@lambdamart/speed-layer';
@@ -38,7 +38,7 @@ describe('CSV imports end to end', { timeout: 240_000 }, () => {
         const saverTopics = saverTopicsWithSuffix(suffix);
         await createTestTopics(config, [...Object.values(renames), saverTopics.deadLetters]);
         const logger = createLogger('e2e', 'warn');
-        const producer = createKafkaProducer(createKafka({ ...config.kafka, clientId: 'lambdamart-e2e-import' }), { idempotent: true });
+        const producer = createEventProducer({ ...config.kafka, clientId: 'lambdamart-e2e-import', idempotent: true });
         await producer.connect();
         try {
           const sink = kafkaSink([producer], { topicFor: (t) => renames[t] ?? t });

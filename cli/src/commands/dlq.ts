@@ -1,4 +1,4 @@
-import { createKafka, createKafkaProducer, createPool, loadConfigOrExit, type Pool } from '@lambdamart/core';
+import { createEventProducer, createPool, loadConfigOrExit, type Pool } from '@lambdamart/core';
 import { type DeadLetterFilter, listDeadLetters, replayDeadLetters, showDeadLetter } from '@lambdamart/speed-layer';
 import { type Command, InvalidArgumentError } from 'commander';
 import { action, positiveInt } from '../action.ts';
@@ -127,7 +127,7 @@ export function registerDlq(program: Command): void {
           throw new InvalidArgumentError('say what to replay: --reason TEXT, --ids, --topic or --since (or look first with --dry-run)');
         }
         const config = loadConfigOrExit();
-        const producer = createKafkaProducer(createKafka({ ...config.kafka, clientId: 'lambdamart-dlq' }));
+        const producer = createEventProducer({ ...config.kafka, clientId: 'lambdamart-dlq' });
         await producer.connect();
         try {
           const report = await withRealtime((pool) =>

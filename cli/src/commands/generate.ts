@@ -170,7 +170,7 @@ export function registerGenerate(program: Command): void {
     .addOption(new Option('--count <n>', 'stop after this many user events').argParser(positiveInt('--count')))
     .option('--out <file>', 'write JSON lines to this file instead of Kafka')
     .addOption(new Option('--bad-rate <fraction>', 'mix in deliberately bad events, e.g. 0.01').default(0).argParser(parseFraction))
-    .addOption(new Option('--producers <n>', 'kafkajs producers side by side').default(2).argParser(positiveInt('--producers')))
+    .addOption(new Option('--producers <n>', 'idempotent producers side by side').default(2).argParser(positiveInt('--producers')))
     .addOption(
       new Option('--batch-size <n>', 'messages per produce request (at most 10000)').default(5000).argParser(positiveInt('--batch-size')),
     )

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { createKafka, createKafkaProducer, createLogger, LambdamartError, loadConfigOrExit } from '@lambdamart/core';
+import { createEventProducer, createLogger, LambdamartError, loadConfigOrExit } from '@lambdamart/core';
 import {
   describePlan,
   type EventSink,
@@ -146,12 +146,12 @@ export function registerImport(program: Command): void {
           sink = jsonlSink(stream);
           close = () => new Promise<void>((resolve) => stream.end(resolve));
         } else {
-          const kafka = createKafka({
+          const producer = createEventProducer({
             ...config.kafka,
             clientId: `${config.kafka.clientId}-import`,
             logger: createLogger('import', 'warn'),
+            idempotent: true,
           });
-          const producer = createKafkaProducer(kafka, { idempotent: true });
           await producer.connect();
           const suffix = flags.topicSuffix;
           sink = kafkaSink([producer], { topicFor: suffix === undefined ? undefined : (topic) => `${topic}${suffix}` });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCliSync } from '@lambdamart/cli-launch';
-import { createKafka, createKafkaProducer, type EventProducer, loadConfig, type Pool } from '@lambdamart/core';
+import { createEventProducer, createKafka, type EventProducer, loadConfig, type Pool } from '@lambdamart/core';
 import { withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 import { startSavers } from '../saver.ts';
@@ -52,7 +52,7 @@ describe('dead letters: list, show, replay after a fix', { timeout: 120_000 }, (
   let producer: EventProducer;
   before(async () => {
     topics = await createSaverTopics(config, randomSuffix('dlq'));
-    producer = createKafkaProducer(createKafka({ ...config.kafka, clientId: 'lambdamart-test' }));
+    producer = createEventProducer({ ...config.kafka, clientId: 'lambdamart-test' });
     await producer.connect();
   });
   after(async () => {

@@ -6,8 +6,8 @@
  */
 import {
   type Config,
+  createEventProducer,
   createKafka,
-  createKafkaProducer,
   createPool,
   type EventKind,
   type EventProducer,
@@ -132,7 +132,14 @@ export class SaverRuntime {
     this.kafka = createKafka({ ...config.kafka, clientId: `lambdamart-speed-${this.group}`, logger: this.logger });
     // Dead letters are at least once anyway (sent before the commit that records them), so the
     // producer need not be idempotent; few retries, so a refusing topic cannot hold a batch for long.
-    this.producer = createKafkaProducer(this.kafka, { idempotent: false, compression: 'gzip', retries: 2 });
+    this.producer = createEventProducer({
+      ...config.kafka,
+      clientId: `lambdamart-speed-${this.group}`,
+      logger: this.logger,
+      idempotent: false,
+      compression: 'gzip',
+      retries: 2,
+    });
     this.deadLetters = new DeadLetterSender(this.producer, this.topics.deadLetters, undefined, { signal: this.abort.signal });
   }
 

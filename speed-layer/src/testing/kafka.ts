@@ -1,6 +1,6 @@
 /** Test and benchmark helpers on the real Kafka: topics of their own, producing, cleaning up. */
 import { randomBytes } from 'node:crypto';
-import { type Config, createKafka, createKafkaProducer, type EventProducer, type OutgoingMessage } from '@lambdamart/core';
+import { type Config, createEventProducer, type EventProducer, type OutgoingMessage } from '@lambdamart/core';
 import { createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 import { type SaverTopics, saverTopicsWithSuffix } from '../topics.ts';
 
@@ -20,7 +20,7 @@ export async function deleteSaverTopics(config: Config, topics: SaverTopics): Pr
 }
 
 export async function withProducer<T>(config: Config, use: (producer: EventProducer) => Promise<T>): Promise<T> {
-  const producer = createKafkaProducer(createKafka({ ...config.kafka, clientId: 'lambdamart-speed-test' }));
+  const producer = createEventProducer({ ...config.kafka, clientId: 'lambdamart-speed-test' });
   await producer.connect();
   try {
     return await use(producer);
