@@ -48,9 +48,6 @@ export type FromWorker =
 
 export type FromMain = { type: 'go' } | { type: 'stop' } | { type: 'written'; id: number };
 
-/** Bound on the old generation of each worker's heap (see startWorker). */
-const WorkerOldGenerationMb = 256;
-
 /** Events per second one worker is given by default at a set --rate: a slow live run needs no more than one thread. */
 const RatePerWorker = 25_000;
 
@@ -87,10 +84,6 @@ function startWorker(job: WorkerJob): Worker {
   return new Worker(`(async () => { ${register} await import(${JSON.stringify(entry)}); })();`, {
     eval: true,
     workerData: job,
-    // A worker keeps only a few batches alive (tens of MB) but allocates hundreds of MB a second;
-    // left alone, V8 lets each worker's heap grow to several hundred MB before collecting (the
-    // process passed 1.1 GB in bench:generate with 2 workers, 0.7 GB with this bound).
-    resourceLimits: { maxOldGenerationSizeMb: WorkerOldGenerationMb },
     name: `lambdamart-generator-${job.shards.join('-')}`,
   });
 }
