@@ -1,14 +1,24 @@
 /**
  * `npm run bench:generate`: generated events into the local broker, against a baseline measured
  * in the same run (one awaited send() per event, the naive producer loop). Writes to bench topics
- * of its own (created here, deleted at the end). A short sweep first shows how batch size,
- * producers side by side and compression change the rate; the best setting then runs for 30 s.
+ * of its own (created here, deleted at the end). The generator runs as `lambdamart generate` does
+ * (runGenerator: worker threads, each making, encoding and sending its shards): a short sweep
+ * of batch size and producers per worker with the default workers, then the best setting for
+ * --seconds with --workers 1 and with the default, so the gain of the workers shows.
  *
- *   flock /tmp/lambdamart-bench.lock npm run bench:generate [-- --seconds 30 --no-sweep]
+ *   flock /work/wt/bench.lock npm run bench:generate [-- --seconds 30 --no-sweep --workers N]
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createEventProducer, type EventProducer, loadConfigOrExit, type ProducerCompression } from '@lambdamart/core';
-import { type GeneratorSummary, generateEvents, kafkaSink, MaxRateEventTimeRate, sendEvents, serializeEvent } from '@lambdamart/generators';
+import { createEventProducer, createLogger, type EventProducer, loadConfigOrExit, type ProducerCompression } from '@lambdamart/core';
+import {
+  defaultWorkers,
+  type GeneratorSummary,
+  generateEvents,
+  MaxRateEventTimeRate,
+  runGenerator,
+  serializeEvent,
+} from '@lambdamart/generators';
 import { generatorTopicsWithSuffix } from '@lambdamart/generators/testing';
 import { createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 
@@ -18,12 +28,14 @@ const { values: args } = parseArgs({
     'baseline-seconds': { type: 'string', default: '10' },
     'sweep-seconds': { type: 'string', default: '5' },
     'no-sweep': { type: 'boolean', default: false },
+    workers: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
 const config = loadConfigOrExit();
 const renames = generatorTopicsWithSuffix('bench');
 const topicFor = (topic: string) => renames[topic] ?? topic;
+const workers = args.workers === undefined ? defaultWorkers('max') : Number(args.workers);
 let peakRss = 0;
 const sampleRss = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -36,46 +48,39 @@ interface Setting {
   compression: ProducerCompression;
 }
 
-const events = (seed: number) => generateEvents({ seed, eventsPerSecond: MaxRateEventTimeRate });
-
-async function withProducers<T>(count: number, compression: ProducerCompression, use: (producers: EventProducer[]) => Promise<T>) {
-  const producers = Array.from({ length: count }, () =>
-    createEventProducer({ ...config.kafka, clientId: 'lambdamart-bench-generate', idempotent: true, compression }),
-  );
-  await Promise.all(producers.map((p) => p.connect()));
-  try {
-    return await use(producers);
-  } finally {
-    await Promise.all(producers.map((p) => p.disconnect()));
-  }
-}
-
-async function runSetting(setting: Setting, durationMs: number, seed: number): Promise<GeneratorSummary> {
-  return withProducers(setting.producers, setting.compression, (producers) =>
-    sendEvents(kafkaSink(producers, { topicFor }), events(seed), {
-      rate: 'max',
-      durationMs,
-      batchSize: setting.batchSize,
-      maxInFlight: setting.maxInFlight,
-    }),
+/** The generator as the CLI runs it, for `durationMs`, at --rate max (live mode: event time runs ahead of the clock). */
+function runSetting(setting: Setting, workerCount: number, durationMs: number, seed: number): Promise<GeneratorSummary> {
+  return runGenerator(
+    config,
+    { rate: 'max', durationMs, seed, workers: workerCount, ...setting, topicFor, logger: createLogger('generator', 'warn') },
+    new AbortController().signal,
   );
 }
 
 /** The naive loop: one message per send(), each awaited before the next. */
 async function runBaseline(durationMs: number): Promise<{ sent: number; bytes: number; elapsedMs: number }> {
-  return withProducers(1, 'none', async ([producer]) => {
+  const producer: EventProducer = createEventProducer({
+    ...config.kafka,
+    clientId: 'lambdamart-bench-generate',
+    idempotent: true,
+    compression: 'none',
+  });
+  await producer.connect();
+  try {
     const started = performance.now();
     let sent = 0;
     let bytes = 0;
-    for (const event of events(7)) {
+    for (const event of generateEvents({ seed: 7, eventsPerSecond: MaxRateEventTimeRate })) {
       if (performance.now() - started >= durationMs) break;
       const value = serializeEvent(event);
-      await (producer as EventProducer).send(topicFor(event.topic), [{ key: event.key, value }]);
+      await producer.send(topicFor(event.topic), [{ key: event.key, value }]);
       sent++;
       bytes += value.length;
     }
     return { sent, bytes, elapsedMs: performance.now() - started };
-  });
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 const rows: string[][] = [];
@@ -99,29 +104,25 @@ try {
   let best: Setting = { batchSize: 5000, producers: 2, maxInFlight: 4, compression: 'none' };
   if (!args['no-sweep']) {
     const sweep: Setting[] = [
-      { batchSize: 1000, producers: 1, maxInFlight: 4, compression: 'none' },
       { batchSize: 5000, producers: 1, maxInFlight: 4, compression: 'none' },
-      { batchSize: 10000, producers: 1, maxInFlight: 4, compression: 'none' },
       { batchSize: 5000, producers: 2, maxInFlight: 4, compression: 'none' },
-      { batchSize: 10000, producers: 3, maxInFlight: 4, compression: 'none' },
-      { batchSize: 5000, producers: 2, maxInFlight: 4, compression: 'gzip' },
+      { batchSize: 10000, producers: 2, maxInFlight: 4, compression: 'none' },
     ];
     let bestRate = 0;
     for (const [i, setting] of sweep.entries()) {
-      const summary = await runSetting(setting, Number(args['sweep-seconds']) * 1000, 100 + i);
-      row(
-        `sweep: batch ${setting.batchSize}, ${setting.producers} producer(s), ${setting.maxInFlight} in flight, ${setting.compression}`,
-        summary,
-      );
+      const summary = await runSetting(setting, workers, Number(args['sweep-seconds']) * 1000, 100 + i);
+      row(`sweep: ${workers} workers, batch ${setting.batchSize}, ${setting.producers} producer(s) per worker`, summary);
       if (summary.eventsPerSecond > bestRate) {
         bestRate = summary.eventsPerSecond;
         best = setting;
       }
     }
   }
-  const main = await runSetting(best, seconds * 1000, 42);
-  const label = `generator ${seconds}s: batch ${best.batchSize}, ${best.producers} producer(s), ${best.maxInFlight} in flight, ${best.compression}`;
-  row(label, main);
+  const setting = `batch ${best.batchSize}, ${best.producers} producer(s) per worker, ${best.maxInFlight} in flight, ${best.compression}`;
+  const single = await runSetting(best, 1, seconds * 1000, 41);
+  row(`generator ${seconds}s, --workers 1: ${setting}`, single);
+  const main = await runSetting(best, workers, seconds * 1000, 42);
+  row(`generator ${seconds}s, --workers ${workers}${args.workers === undefined ? ' (default)' : ''}: ${setting}`, main);
 
   const widths = [0, 1, 2, 3, 4].map((i) =>
     Math.max(...[['run', 'events', 's', 'events/s', 'MB/s'], ...rows].map((r) => (r[i] ?? '').length)),
@@ -143,6 +144,10 @@ try {
       seconds: Number((main.elapsedMs / 1000).toFixed(1)),
       events: main.sent,
       target: 100_000,
+      workers,
+      cores: availableParallelism(),
+      workers_1: Math.round(single.eventsPerSecond),
+      workers_gain: Number((main.eventsPerSecond / single.eventsPerSecond).toFixed(2)),
       setting: best,
     })}\n`,
   );

@@ -1,20 +1,21 @@
 /**
  * The synthetic event source: catalog records first, then shopping sessions (views, cart adds and
  * removals, purchases of what was carted) in event-time order. Pure and deterministic: the same
- * options give the same events, ids included. Kafka, files and benchmarks all read this iterable.
+ * options give the same events, ids included. The work is split into virtual shards (shards.ts)
+ * that worker threads run side by side; merged, they give this same sequence for any number of them.
  */
 import { type CartEvent, type ProductViewEvent, Topics, type TransactionEvent } from '@lambdamart/core';
 import { makeBadEvent } from './bad-events.ts';
 import type { GeneratedEvent } from './generated-event.ts';
 import { DefaultMix, type EventMix, expectedMix, type Funnel, funnelFor } from './mix.ts';
-import { Rng, WeightedSampler } from './random.ts';
+import { Rng, WeightedSampler, zipfWeights } from './random.ts';
 import { MaxSeasonality, seasonality } from './seasonality.ts';
+import { apportion, mergeByTime, type ShardEvent, Shards, shardOf, streamSeed } from './shards.ts';
 import {
   buildCustomers,
   buildProducts,
   CatalogHistory,
   type Customer,
-  customerSampler,
   moveCustomer,
   PaymentMethods,
   type Product,
@@ -34,7 +35,10 @@ export interface GeneratorOptions {
   eventsPerDay?: number;
   /** Live mode: mean user events per second of event time (default 500). */
   eventsPerSecond?: number;
-  /** Stop after this many user events (views, carts, transactions; bad ones not counted). */
+  /**
+   * Stop after this many user events (views, carts, transactions; bad ones not counted). Each
+   * shard makes its share (by weight), so the total is exact whatever the number of workers.
+   */
   count?: number;
   /** Share of user events followed by a deliberately bad one (0..1). */
   badRate?: number;
@@ -61,55 +65,150 @@ export const GeneratorDefaults = {
 const paymentSampler = new WeightedSampler(PaymentMethods.map(([, w]) => w));
 const quantities = new WeightedSampler([75, 18, 7]);
 
-/** Events of every kind, in the order to send them. */
-export function* generateEvents(options: GeneratorOptions = {}): Generator<GeneratedEvent> {
+/** What every shard of a run shares: the world as the seed makes it, the rates and the limits. */
+interface RunPlan {
+  seed: number;
+  start: number;
+  end: number;
+  /** Seeds the session streams with the start, so two live runs never repeat each other's ids. */
+  startSeed: number;
+  funnel: Funnel;
+  badRate: number;
+  customerMoveRate: number;
+  productChangeIntervalDays: number;
+  history: boolean;
+  sessionsPerMs: number;
+  eventsPerMs: number;
+  peak: number;
+  /** The products as the seed makes them; each shard changes a copy of its own over time. */
+  products: readonly Product[];
+  customers: Customer[];
+  /** Popularity of products: indexes, most popular first (Zipf over this order). */
+  productOrder: readonly number[];
+  /** Each customer's Zipf weight, from their rank in a seeded shuffle. */
+  customerWeights: Float64Array;
+  /** Share of the sessions each shard makes: the sum of its customers' weights. */
+  shardWeights: readonly number[];
+  /** User events each shard makes before it stops (`count` split by weight), or Infinity. */
+  quotas: readonly number[];
+}
+
+function planRun(options: GeneratorOptions): RunPlan {
   const seed = options.seed ?? GeneratorDefaults.seed;
   const funnel = funnelFor(options.mix ?? DefaultMix);
   const start = options.start ?? Date.now();
-  const end = options.days === undefined ? Number.POSITIVE_INFINITY : start + options.days * 86_400_000;
-  const count = options.count ?? Number.POSITIVE_INFINITY;
-  const badRate = options.badRate ?? GeneratorDefaults.badRate;
-  const customerMoveRate = options.customerMoveRate ?? GeneratorDefaults.customerMoveRate;
+  const history = options.days !== undefined;
+  const share = expectedMix(funnel);
+  const eventsPerSession = 1 / (share.view / funnel.meanViews);
+  const eventsPerMs = history
+    ? (options.eventsPerDay ?? GeneratorDefaults.eventsPerDay) / 86_400_000
+    : (options.eventsPerSecond ?? GeneratorDefaults.eventsPerSecond) / 1000;
 
-  // Separate streams: the world, the sessions and the bad events, so that adding bad events
-  // (or changing their rate) leaves the good events exactly as they were.
-  // The start time is part of the seed of the sessions: two live runs (start = now) never repeat
-  // each other's event ids, which idempotent consumers would drop as duplicates; the same seed
-  // and start give the same events again.
-  const startSeed = Math.floor(start / 1000) % 0x7fffffff;
+  // The world: the same for every run of a seed, whatever its start. Customer and product
+  // popularity are part of it (a seeded shuffle under Zipf weights), so the busiest customers
+  // and best sellers are the same in every run and on every thread.
   const worldRng = new Rng(seed);
-  const rng = new Rng((seed ^ 0x5eed5e55 ^ Math.imul(startSeed, 0x9e3779b1)) >>> 0);
-  const badRng = new Rng((seed ^ 0x0badbad0 ^ Math.imul(startSeed, 0x85ebca6b)) >>> 0);
-
   const products = buildProducts(worldRng, options.products ?? GeneratorDefaults.products);
   const customers = buildCustomers(worldRng, options.users ?? GeneratorDefaults.users);
-  const pickCustomer = customerSampler(rng, customers);
-  const pickProduct = productSampler(rng, products);
-  const catalog = new CatalogHistory(
+  const popularity = new Rng(streamSeed(seed, 0x909a1a47));
+  const customerRanks = popularity.shuffled(customers.map((_, i) => i));
+  const productOrder = popularity.shuffled(products.map((_, i) => i));
+  const customerWeights = new Float64Array(customers.length);
+  const rankWeights = zipfWeights(customers.length, 0.8);
+  customerRanks.forEach((customer, rank) => {
+    customerWeights[customer] = rankWeights[rank] as number;
+  });
+  const shardWeights = new Array<number>(Shards).fill(0);
+  customerWeights.forEach((w, i) => {
+    shardWeights[shardOf(i)] = (shardWeights[shardOf(i)] as number) + w;
+  });
+  const count = options.count;
+  return {
     seed,
-    products,
-    options.productChangeIntervalDays ?? GeneratorDefaults.productChangeIntervalDays,
     start,
+    end: history ? start + (options.days as number) * 86_400_000 : Number.POSITIVE_INFINITY,
+    startSeed: Math.floor(start / 1000) % 0x7fffffff,
+    funnel,
+    badRate: options.badRate ?? GeneratorDefaults.badRate,
+    customerMoveRate: options.customerMoveRate ?? GeneratorDefaults.customerMoveRate,
+    productChangeIntervalDays: options.productChangeIntervalDays ?? GeneratorDefaults.productChangeIntervalDays,
+    history,
+    sessionsPerMs: eventsPerMs / eventsPerSession,
+    eventsPerMs,
+    peak: history ? MaxSeasonality : 1,
+    products,
+    customers,
+    productOrder,
+    customerWeights,
+    shardWeights,
+    quotas: count === undefined ? shardWeights.map(() => Number.POSITIVE_INFINITY) : apportion(count, shardWeights),
+  };
+}
+
+/**
+ * Events of every kind, in the order to send them: the shards merged by event time. A worker
+ * thread that runs some of the shards (`shards`) gives exactly their part of this sequence.
+ */
+export function* generateEvents(options: GeneratorOptions = {}, shards?: readonly number[]): Generator<GeneratedEvent> {
+  for (const { event } of generateShardEvents(options, shards)) yield event;
+}
+
+/** generateEvents with the shard of each event (what the main thread merges workers' output by). */
+export function generateShardEvents(options: GeneratorOptions = {}, shards?: readonly number[]): Generator<ShardEvent> {
+  const plan = planRun(options);
+  const which = shards ?? Array.from({ length: Shards }, (_, shard) => shard);
+  return mergeByTime(which.map((shard) => shardEvents(plan, shard)));
+}
+
+/** Share of a run's events that these shards make (for splitting a --rate between workers). */
+export function shardShare(options: GeneratorOptions, shards: readonly number[]): number {
+  const plan = planRun(options);
+  const total = plan.shardWeights.reduce((a, b) => a + b, 0);
+  return shards.reduce((sum, shard) => sum + (plan.shardWeights[shard] as number), 0) / total;
+}
+
+/**
+ * One shard: the sessions of its customers and the catalog records of its products, in event-time
+ * order. Each shard has its own random streams and its own copy of the products (whose prices
+ * change with time), so it needs nothing from the others.
+ */
+function* shardEvents(plan: RunPlan, shard: number): Generator<ShardEvent> {
+  const { start, end, funnel, badRate, customerMoveRate, history, peak } = plan;
+  const quota = plan.quotas[shard] as number;
+  const totalWeight = plan.shardWeights.reduce((a, b) => a + b, 0);
+  const sessionsPerMs = (plan.sessionsPerMs * (plan.shardWeights[shard] as number)) / totalWeight;
+
+  // Separate streams: the sessions and the bad events, so that adding bad events (or changing
+  // their rate) leaves the good events exactly as they were. The start time is part of their seed:
+  // two live runs (start = now) never repeat each other's event ids, which idempotent consumers
+  // would drop as duplicates; the same seed and start give the same events again.
+  const rng = new Rng(streamSeed(plan.seed, 0x5eed5e55, plan.startSeed, shard));
+  const badRng = new Rng(streamSeed(plan.seed, 0x0badbad0, plan.startSeed, shard));
+
+  const products = plan.products.map((p) => ({ ...p }));
+  const owned = new Set(products.filter((_, i) => shardOf(i) === shard).map((p) => p.id));
+  const members = plan.customers.flatMap((customer, i) => (shardOf(i) === shard ? [customer] : []));
+  const memberSampler =
+    members.length > 0 ? new WeightedSampler(members.map((_, k) => plan.customerWeights[k * Shards + shard] as number)) : undefined;
+  const pickProduct = productSampler(
+    rng,
+    plan.productOrder.map((i) => products[i] as Product),
   );
+  const catalog = new CatalogHistory(plan.seed, products, plan.productChangeIntervalDays, start);
+  const tag = (event: GeneratedEvent): ShardEvent => ({ event, shard });
 
   // The catalog as it stands at the start, each version dated from when it began: a run never
   // sends a product's base record over a price change that an earlier run (or time) made.
   catalog.advanceTo(start);
   for (const record of catalog.currentRecords()) {
-    yield { kind: 'catalog', topic: Topics.productCatalog.name, key: record.product_id, time: start, event: record };
+    if (!owned.has(record.product_id)) continue;
+    yield tag({ kind: 'catalog', topic: Topics.productCatalog.name, key: record.product_id, time: start, event: record });
   }
-
-  const share = expectedMix(funnel);
-  const eventsPerSession = 1 / (share.view / funnel.meanViews);
-  const history = options.days !== undefined;
-  const eventsPerMs = history
-    ? (options.eventsPerDay ?? GeneratorDefaults.eventsPerDay) / 86_400_000
-    : (options.eventsPerSecond ?? GeneratorDefaults.eventsPerSecond) / 1000;
-  const sessionsPerMs = eventsPerMs / eventsPerSession;
-  const peak = history ? MaxSeasonality : 1;
+  if (memberSampler === undefined || sessionsPerMs <= 0) return;
 
   // Pending events wait in buckets of event time (about 200 events each): a session's events are
   // all made when it starts, and a bucket is sent, sorted by time, once no new session can reach it.
+  const eventsPerMs = (plan.eventsPerMs * (plan.shardWeights[shard] as number)) / totalWeight;
   const bucketMs = Math.max(1000, Math.round(200 / eventsPerMs));
   const buckets = new Map<number, GeneratedEvent[]>();
   const enqueue = (event: GeneratedEvent) => {
@@ -127,9 +226,11 @@ export function* generateEvents(options: GeneratorOptions = {}): Generator<Gener
     // Next session arrival: a Poisson process thinned by the seasonality of its time.
     do clock += rng.exponential(1 / (sessionsPerMs * peak));
     while (history && !rng.chance(seasonality(clock) / peak));
-    // Catalog changes up to this session, queued before their buckets can close.
+    // Catalog changes up to this session (every shard applies them to its prices; it sends those
+    // of its own products), queued before their buckets can close.
     for (const change of catalog.advanceTo(Math.min(clock, end))) {
       const record = change.record;
+      if (!owned.has(record.product_id)) continue;
       enqueue({ kind: 'catalog', topic: Topics.productCatalog.name, key: record.product_id, time: change.time, event: record });
     }
     const closed = Math.floor(Math.min(clock, end) / bucketMs) + (clock >= end ? 1 : 0);
@@ -139,19 +240,19 @@ export function* generateEvents(options: GeneratorOptions = {}): Generator<Gener
       buckets.delete(nextBucket);
       list.sort(byTime); // stable: ties keep the order they were made in
       for (const event of list) {
-        if (event.time >= end || sent >= count) return;
-        yield event;
+        if (event.time >= end || sent >= quota) return;
+        yield tag(event);
         if (event.kind === 'catalog') continue;
         sent++;
-        if (badRate > 0 && badRng.chance(badRate)) yield makeBadEvent(badRng, event, recent, products.length);
+        if (badRate > 0 && badRng.chance(badRate)) yield tag(makeBadEvent(badRng, event, recent, products.length));
         if (badRate > 0) {
           recent.push(event);
           if (recent.length > 64) recent.shift();
         }
       }
     }
-    if (clock >= end || sent >= count) return;
-    const customer = pickCustomer();
+    if (clock >= end || sent >= quota) return;
+    const customer = members[memberSampler.sample(rng)] as Customer;
     if (rng.chance(customerMoveRate)) moveCustomer(rng, customer);
     for (const event of shoppingSession(rng, funnel, customer, pickProduct, clock)) enqueue(event);
   }

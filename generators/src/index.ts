@@ -12,4 +12,6 @@ export { DefaultMix, type EventMix, parseMix } from './mix.ts';
 export { generatorOptionsFor, MaxRateEventTimeRate, type RunGeneratorOptions, runGenerator } from './run.ts';
 // Sending: to Kafka or a JSON-lines file.
 export { type GeneratorSummary, type SendOptions, sendEvents } from './send.ts';
+export { Shards } from './shards.ts';
 export { type EventSink, jsonlSink, kafkaSink } from './sinks.ts';
+export { defaultWorkers } from './workers.ts';

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { collectOutput, spawnCli } from '@lambdamart/cli-launch';
-import { createEventProducer, loadConfig, Topics } from '@lambdamart/core';
-import { countMessages, createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
+import { createEventProducer, createKafka, loadConfig, Topics } from '@lambdamart/core';
+import { countMessages, createTestTopics, deleteTestTopics, waitFor } from '@lambdamart/test-helpers';
 import { importCsv } from './csv/import.ts';
 import { planImport } from './csv/plan.ts';
 import { runGenerator } from './run.ts';
@@ -24,6 +24,41 @@ async function countAll(renames: Record<string, string>): Promise<Record<string,
   const counts: Record<string, number> = {};
   for (const [real, topic] of Object.entries(renames)) counts[real] = await countMessages(config, topic);
   return counts;
+}
+
+/** Every message of a topic, by partition in offset order, read from the start by a throwaway group. */
+async function readTopic(topic: string, expected: number): Promise<{ partition: number; key: string; value: string }[]> {
+  const consumer = createKafka({ ...config.kafka, clientId: 'lambdamart-test' }).consumer({ groupId: `gen-reader-${topic}-${Date.now()}` });
+  const messages: { partition: number; offset: number; key: string; value: string }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        messages.push({ partition, offset: Number(message.offset), key: String(message.key), value: String(message.value) });
+      },
+    });
+    await waitFor(
+      `${expected} messages in ${topic}`,
+      async () => messages.length,
+      (n) => n >= expected,
+      60_000,
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+/** Each key's values in the order Kafka holds them (one key lives on one partition). */
+function byKey(messages: readonly { key: string; value: string }[]): Map<string, string[]> {
+  const keys = new Map<string, string[]>();
+  for (const { key, value } of messages) {
+    const values = keys.get(key) ?? [];
+    values.push(value);
+    keys.set(key, values);
+  }
+  return keys;
 }
 
 describe('generator into Kafka', () => {
@@ -55,6 +90,52 @@ describe('generator into Kafka', () => {
       total += delta(topic);
     }
     assert.equal(total, summary.sent);
+  });
+
+  it('puts the same events into each topic, in the same order per key, with 1 or 3 workers', async () => {
+    const one = generatorTopicsWithSuffix('gen-w1');
+    const three = generatorTopicsWithSuffix('gen-w3');
+    await createTestTopics(config, [...Object.values(one), ...Object.values(three)]);
+    try {
+      const run = (workers: number, renames: Record<string, string>) =>
+        runGenerator(
+          config,
+          {
+            rate: 'max',
+            seed: 12,
+            start: Date.parse('2026-02-01T00:00:00Z'),
+            count: 6000,
+            badRate: 0.02,
+            workers,
+            batchSize: 700,
+            topicFor: (t) => renames[t] ?? t,
+          },
+          new AbortController().signal,
+        );
+      const [summaryOne, summaryThree] = [await run(1, one), await run(3, three)];
+      assert.equal(summaryThree.sent, summaryOne.sent);
+      assert.deepEqual(summaryThree.byKind, summaryOne.byKind);
+      assert.deepEqual(summaryThree.invalid, summaryOne.invalid);
+      assert.deepEqual(summaryThree.unusual, summaryOne.unusual);
+      for (const [kind, topic] of Object.entries({
+        view: Topics.productViews.name,
+        cart: Topics.cartEvents.name,
+        transaction: Topics.transactions.name,
+        catalog: Topics.productCatalog.name,
+      })) {
+        const expected = summaryOne.byKind[kind as keyof typeof summaryOne.byKind];
+        const a = await readTopic(one[topic] as string, expected);
+        const b = await readTopic(three[topic] as string, expected);
+        assert.equal(a.length, expected, `${kind}: every acknowledged event is in ${topic}`);
+        assert.equal(b.length, expected, `${kind}: the same count with 3 workers`);
+        const keysA = byKey(a);
+        const keysB = byKey(b);
+        assert.deepEqual([...keysB.keys()].sort(), [...keysA.keys()].sort(), `${kind}: the same keys`);
+        for (const [key, values] of keysA) assert.deepEqual(keysB.get(key), values, `${kind}: ${key}'s events in the same order`);
+      }
+    } finally {
+      await deleteTestTopics(config, [...Object.values(one), ...Object.values(three)]);
+    }
   });
 
   it('keeps steady at a set rate', async () => {

@@ -1,8 +1,11 @@
 /**
  * `lambdamart generate` and the generator of `npm start`: one code path from options to a sink
  * (Kafka or a JSON-lines file), stopping on the duration, the end of the history or the signal,
- * and always waiting for what is in flight before it returns the summary.
+ * and always waiting for what is in flight before it returns the summary. The events are made,
+ * encoded and sent by worker threads (workers.ts), the same events for any number of them.
  */
+
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import {
@@ -12,10 +15,11 @@ import {
   type EventProducer,
   type Logger,
   type ProducerCompression,
+  Topics,
 } from '@lambdamart/core';
-import { type GeneratorOptions, generateEvents } from './generate.ts';
-import { type GeneratorSummary, sendEvents } from './send.ts';
-import { jsonlSink, kafkaSink } from './sinks.ts';
+import type { GeneratorOptions } from './generate.ts';
+import type { GeneratorSummary } from './send.ts';
+import { checkWorkers, defaultWorkers, runWorkers } from './workers.ts';
 
 export interface RunGeneratorOptions extends GeneratorOptions {
   /** Events per second, or 'max'. */
@@ -25,8 +29,13 @@ export interface RunGeneratorOptions extends GeneratorOptions {
   out?: string;
   batchSize?: number;
   maxInFlight?: number;
-  /** Idempotent producers working side by side (default 2); a key always uses the same one. */
+  /** Idempotent producers side by side in each worker (default 2); a key always uses the same one. */
   producers?: number;
+  /**
+   * Worker threads that make, encode and send the events (default: defaultWorkers, one per core
+   * for --rate max). The events are the same for any number: only the speed changes.
+   */
+  workers?: number;
   compression?: ProducerCompression;
   /** Topic to write instead of each real topic (tests and benchmarks use topics of their own). */
   topicFor?: (topic: string) => string;
@@ -46,47 +55,83 @@ export function generatorOptionsFor(options: RunGeneratorOptions): GeneratorOpti
   };
 }
 
+/** The producers of one generator worker, connected: each worker has its own, so Kafka's encoding runs on every core. */
+export async function connectGeneratorProducers(
+  config: Config,
+  count: number,
+  compression: ProducerCompression,
+  logger: Logger,
+): Promise<EventProducer[]> {
+  const producers: EventProducer[] = Array.from({ length: count }, () =>
+    createEventProducer({ ...config.kafka, clientId: `${config.kafka.clientId}-generator`, logger, idempotent: true, compression }),
+  );
+  try {
+    await Promise.all(producers.map((producer) => producer.connect()));
+  } catch (error) {
+    await Promise.allSettled(producers.map((producer) => producer.disconnect()));
+    throw error;
+  }
+  return producers;
+}
+
+const generatorTopics = [Topics.transactions.name, Topics.productViews.name, Topics.cartEvents.name, Topics.productCatalog.name];
+
 export async function runGenerator(config: Config, options: RunGeneratorOptions, signal: AbortSignal): Promise<GeneratorSummary> {
   const logger = options.logger ?? createLogger('generator', config.logLevel);
-  const events = generateEvents(generatorOptionsFor(options));
-  const send = {
-    rate: options.rate,
-    durationMs: options.durationMs,
-    signal,
-    batchSize: options.batchSize,
-    maxInFlight: options.maxInFlight,
-    onProgress: options.onProgress,
+  const workers = checkWorkers(options.workers ?? defaultWorkers(options.rate));
+  const { rate, durationMs, out, batchSize, maxInFlight, onProgress } = options;
+  // Plain data for the workers (no logger, no callbacks), with the start fixed here: all must use the same.
+  const { seed, users, products, mix, days, eventsPerDay, eventsPerSecond, count, badRate, productChangeIntervalDays, customerMoveRate } =
+    generatorOptionsFor(options);
+  const generator: GeneratorOptions = {
+    seed,
+    users,
+    products,
+    mix,
+    start: options.start ?? Date.now(),
+    days,
+    eventsPerDay,
+    eventsPerSecond,
+    count,
+    badRate,
+    productChangeIntervalDays,
+    customerMoveRate,
   };
+  const send = { rate, durationMs, batchSize, maxInFlight };
 
-  if (options.out !== undefined) {
-    const file = createWriteStream(options.out);
+  if (out !== undefined) {
+    const file = createWriteStream(out);
     try {
-      const summary = await sendEvents(jsonlSink(file), events, send);
+      const write = async (chunk: string) => {
+        if (!file.write(chunk)) await once(file, 'drain');
+      };
+      const summary = await runWorkers({ generator, workers, send, sink: { kind: 'jsonl', write }, signal, onProgress });
       file.end();
       await finished(file);
-      logger.info({ summary, out: options.out }, 'generator finished');
+      logger.info({ summary, out, workers }, 'generator finished');
       return summary;
     } finally {
       file.destroy();
     }
   }
 
-  const producers: EventProducer[] = Array.from({ length: options.producers ?? 2 }, () =>
-    createEventProducer({
-      ...config.kafka,
-      clientId: `${config.kafka.clientId}-generator`,
-      logger,
-      idempotent: true,
+  const topicFor = options.topicFor ?? ((topic: string) => topic);
+  logger.info({ rate, workers, brokers: config.kafka.brokers }, 'generator started');
+  const summary = await runWorkers({
+    generator,
+    workers,
+    send,
+    sink: {
+      kind: 'kafka',
+      config,
+      producers: options.producers ?? 2,
       compression: options.compression ?? 'none',
-    }),
-  );
-  await Promise.all(producers.map((producer) => producer.connect()));
-  logger.info({ rate: options.rate, brokers: config.kafka.brokers }, 'generator started');
-  try {
-    const summary = await sendEvents(kafkaSink(producers, { topicFor: options.topicFor }), events, send);
-    logger.info({ summary }, 'generator finished');
-    return summary;
-  } finally {
-    await Promise.allSettled(producers.map((producer) => producer.disconnect()));
-  }
+      topics: Object.fromEntries(generatorTopics.map((topic) => [topic, topicFor(topic)])),
+      logLevel: logger.level,
+    },
+    signal,
+    onProgress,
+  });
+  logger.info({ summary }, 'generator finished');
+  return summary;
 }

@@ -22,11 +22,19 @@ function keyHash(key: string): number {
 /**
  * A sink over one or more producers. Each batch becomes one produce request per producer, all
  * topics together; with several producers (each idempotent, with its own connection) requests
- * overlap, which one idempotent kafkajs producer never does.
+ * overlap, which one idempotent kafkajs producer never does. A producer's requests go one after
+ * the other, in the order of the batches: two in the client at once can overtake each other (a
+ * metadata fetch, a retry), which would reorder a key's events.
  */
 export function kafkaSink(producers: readonly EventProducer[], options: { topicFor?: (topic: string) => string } = {}): EventSink {
   if (producers.length === 0) throw new LambdamartError('LM_ERR_GENERATOR_OPTION_INVALID', 'kafkaSink needs a producer');
   const topicFor = options.topicFor ?? ((topic: string) => topic);
+  const tails: Promise<void>[] = producers.map(() => Promise.resolve());
+  const inOrder = (i: number, send: () => Promise<void>): Promise<void> => {
+    const sent = (tails[i] as Promise<void>).then(send);
+    tails[i] = sent.catch(() => undefined);
+    return sent;
+  };
   return {
     async write(events, values) {
       const parts = producers.map(() => new Map<string, OutgoingMessage[]>());
@@ -43,7 +51,7 @@ export function kafkaSink(producers: readonly EventProducer[], options: { topicF
       await Promise.all(
         parts.map((part, i) => {
           const batch: TopicMessages[] = [...part].map(([topic, messages]) => ({ topic: topicFor(topic), messages }));
-          return batch.length > 0 ? (producers[i] as EventProducer).sendBatch(batch) : undefined;
+          return batch.length > 0 ? inOrder(i, () => (producers[i] as EventProducer).sendBatch(batch)) : undefined;
         }),
       );
     },

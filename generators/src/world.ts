@@ -214,17 +214,12 @@ export function moveCustomer(rng: Rng, customer: Customer): void {
   customer.country = rng.pick(others)[0];
 }
 
-/** Which customer starts a session: Zipf over a seeded shuffle, so user_000001 is not always the busiest. */
-export function customerSampler(rng: Rng, customers: readonly Customer[]): () => Customer {
-  const order = rng.shuffled(customers);
-  const sampler = new WeightedSampler(zipfWeights(customers.length, 0.8));
-  return () => order[sampler.sample(rng)] as Customer;
-}
-
-/** Product popularity, Zipf over a seeded shuffle; sessions mostly browse within one category. */
-export function productSampler(rng: Rng, products: readonly Product[]): { any(): Product; inCategory(categoryIndex: number): Product } {
-  const order = rng.shuffled(products);
-  const sampler = new WeightedSampler(zipfWeights(products.length, 0.9));
+/**
+ * Product popularity: Zipf over `order` (the products, most popular first: a seeded shuffle of the
+ * world); sessions mostly browse within one category.
+ */
+export function productSampler(rng: Rng, order: readonly Product[]): { any(): Product; inCategory(categoryIndex: number): Product } {
+  const sampler = new WeightedSampler(zipfWeights(order.length, 0.9));
   const byCategory = Categories.map((_, c) => {
     const members = order.filter((p) => p.categoryIndex === c);
     return { members, sampler: members.length ? new WeightedSampler(zipfWeights(members.length, 0.9)) : null };

@@ -1,5 +1,13 @@
 import { createLogger, loadConfigOrExit } from '@lambdamart/core';
-import { GeneratorDefaults, type GeneratorSummary, parseMix, type RunGeneratorOptions, runGenerator } from '@lambdamart/generators';
+import {
+  defaultWorkers,
+  GeneratorDefaults,
+  type GeneratorSummary,
+  parseMix,
+  type RunGeneratorOptions,
+  runGenerator,
+  Shards,
+} from '@lambdamart/generators';
 import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { action, onStopSignals, positiveInt } from '../action.ts';
@@ -19,6 +27,7 @@ interface GenerateFlags {
   out?: string;
   badRate: number;
   producers: number;
+  workers?: number;
   batchSize: number;
   compression: 'none' | 'gzip';
   topicSuffix?: string;
@@ -56,6 +65,13 @@ export function parseStart(value: string): number {
   const time = Date.parse(iso);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time)) throw new InvalidArgumentError('expected a date such as 2025-11-01');
   return time;
+}
+
+/** --workers: 1 to the generator's number of shards (more could have nothing to do). */
+export function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > Shards) throw new InvalidArgumentError(`expected a whole number from 1 to ${Shards}`);
+  return n;
 }
 
 function parseFraction(value: string): number {
@@ -170,7 +186,15 @@ export function registerGenerate(program: Command): void {
     .addOption(new Option('--count <n>', 'stop after this many user events').argParser(positiveInt('--count')))
     .option('--out <file>', 'write JSON lines to this file instead of Kafka')
     .addOption(new Option('--bad-rate <fraction>', 'mix in deliberately bad events, e.g. 0.01').default(0).argParser(parseFraction))
-    .addOption(new Option('--producers <n>', 'idempotent producers side by side').default(2).argParser(positiveInt('--producers')))
+    .addOption(
+      new Option(
+        '--workers <n>',
+        `threads that make, encode and send the events, the same events for any number (default: one per core, ${defaultWorkers('max')} here, at --rate max or with --days; one per 25,000 events/s at a set rate)`,
+      ).argParser(parseWorkers),
+    )
+    .addOption(
+      new Option('--producers <n>', 'Kafka producers side by side, in each worker').default(2).argParser(positiveInt('--producers')),
+    )
     .addOption(
       new Option('--batch-size <n>', 'messages per produce request (at most 10000)').default(5000).argParser(positiveInt('--batch-size')),
     )
@@ -205,6 +229,7 @@ export function registerGenerate(program: Command): void {
               out: flags.out,
               badRate: flags.badRate,
               producers: flags.producers,
+              workers: flags.workers,
               batchSize: flags.batchSize,
               compression: flags.compression,
               topicFor: suffix === undefined ? undefined : (topic) => `${topic}${suffix}`,
