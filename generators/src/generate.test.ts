@@ -4,7 +4,7 @@ import { type CatalogRecord, toCents, validateEvent } from '@lambdamart/core';
 import { generateEvents, serializeEvent } from './generate.ts';
 import type { GeneratedEvent } from './generated-event.ts';
 import { expectedMix, funnelFor, parseMix } from './mix.ts';
-import { Rng } from './random.ts';
+import { formatUuid, Rng } from './random.ts';
 
 const start = Date.parse('2025-11-01T00:00:00Z');
 const history = (extra: Parameters<typeof generateEvents>[0] = {}) =>
@@ -192,6 +192,11 @@ describe('Rng', () => {
       assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       assert.equal(id, b.uuid());
     }
+  });
+
+  it('formats the four words of a UUID in order, with the version and variant bits set', () => {
+    assert.equal(formatUuid(0x01234567, 0x89abcdef, 0xfedcba98, 0x76543210), '01234567-89ab-4def-bedc-ba9876543210');
+    assert.equal(formatUuid(0, 0, 0, 0), '00000000-0000-4000-8000-000000000000');
   });
 });
 

@@ -8,7 +8,7 @@ import { type CartEvent, type ProductViewEvent, Topics, type TransactionEvent } 
 import { makeBadEvent } from './bad-events.ts';
 import type { GeneratedEvent } from './generated-event.ts';
 import { DefaultMix, type EventMix, expectedMix, type Funnel, funnelFor } from './mix.ts';
-import { Rng, WeightedSampler, zipfWeights } from './random.ts';
+import { formatUuid, Rng, WeightedSampler, zipfWeights } from './random.ts';
 import { MaxSeasonality, seasonality } from './seasonality.ts';
 import { apportion, mergeByTime, type ShardEvent, Shards, shardOf, streamSeed } from './shards.ts';
 import {
@@ -199,7 +199,7 @@ function* shardEvents(plan: RunPlan, shard: number): Generator<ShardEvent> {
 
   // The catalog as it stands at the start, each version dated from when it began: a run never
   // sends a product's base record over a price change that an earlier run (or time) made.
-  catalog.advanceTo(start);
+  catalog.catchUp(start);
   for (const record of catalog.currentRecords()) {
     if (!owned.has(record.product_id)) continue;
     yield tag({ kind: 'catalog', topic: Topics.productCatalog.name, key: record.product_id, time: start, event: record });
@@ -210,8 +210,8 @@ function* shardEvents(plan: RunPlan, shard: number): Generator<ShardEvent> {
   // all made when it starts, and a bucket is sent, sorted by time, once no new session can reach it.
   const eventsPerMs = (plan.eventsPerMs * (plan.shardWeights[shard] as number)) / totalWeight;
   const bucketMs = Math.max(1000, Math.round(200 / eventsPerMs));
-  const buckets = new Map<number, GeneratedEvent[]>();
-  const enqueue = (event: GeneratedEvent) => {
+  const buckets = new Map<number, (GeneratedEvent | PendingEvent)[]>();
+  const enqueue = (event: GeneratedEvent | PendingEvent) => {
     const bucket = Math.floor(event.time / bucketMs);
     const list = buckets.get(bucket);
     if (list) list.push(event);
@@ -239,8 +239,9 @@ function* shardEvents(plan: RunPlan, shard: number): Generator<ShardEvent> {
       if (list === undefined) continue;
       buckets.delete(nextBucket);
       list.sort(byTime); // stable: ties keep the order they were made in
-      for (const event of list) {
-        if (event.time >= end || sent >= quota) return;
+      for (const item of list) {
+        if (item.time >= end || sent >= quota) return;
+        const event = item instanceof PendingEvent ? item.materialize() : item;
         yield tag(event);
         if (event.kind === 'catalog') continue;
         sent++;
@@ -258,20 +259,97 @@ function* shardEvents(plan: RunPlan, shard: number): Generator<ShardEvent> {
   }
 }
 
-const byTime = (a: GeneratedEvent, b: GeneratedEvent) => a.time - b.time;
+const byTime = (a: { time: number }, b: { time: number }) => a.time - b.time;
 
-/** One visit: views, some cart adds (and removals), and maybe a purchase of what stayed in the cart. */
+/** What the views and cart events of a session share. */
+interface Visit {
+  user: string;
+  sessionId: string;
+  country: string;
+}
+
+/**
+ * A view or cart event as its session makes it: its random draws taken (the id's four words
+ * included), its objects and strings not yet made. Sessions are made when they start and wait in
+ * the buckets for minutes of event time, so the pending events outlive the young generation of
+ * the heap; kept this small, the garbage collector copies and marks a third of what it would for
+ * finished events. `materialize` makes the event when its bucket closes.
+ */
+export class PendingEvent {
+  constructor(
+    readonly kind: 'view' | 'add' | 'remove',
+    readonly time: number,
+    readonly visit: Visit,
+    readonly productId: string,
+    /** The view's duration (s) or the cart line's quantity. */
+    readonly amount: number,
+    readonly priceCents: number,
+    readonly id0: number,
+    readonly id1: number,
+    readonly id2: number,
+    readonly id3: number,
+  ) {}
+
+  materialize(): GeneratedEvent {
+    const { visit, time } = this;
+    const eventId = formatUuid(this.id0, this.id1, this.id2, this.id3);
+    const timestamp = new Date(time).toISOString();
+    if (this.kind === 'view') {
+      const view: ProductViewEvent = {
+        event_id: eventId,
+        event_type: 'view',
+        user_id: visit.user,
+        product_id: this.productId,
+        session_id: visit.sessionId,
+        view_duration: this.amount,
+        country: visit.country,
+        timestamp,
+      };
+      return { kind: 'view', topic: Topics.productViews.name, key: visit.user, time, event: view };
+    }
+    const cart: CartEvent = {
+      event_id: eventId,
+      event_type: this.kind,
+      user_id: visit.user,
+      product_id: this.productId,
+      session_id: visit.sessionId,
+      quantity: this.amount,
+      price: this.priceCents / 100,
+      country: visit.country,
+      timestamp,
+    };
+    return { kind: 'cart', topic: Topics.cartEvents.name, key: visit.user, time, event: cart };
+  }
+}
+
+function pending(
+  rng: Rng,
+  kind: PendingEvent['kind'],
+  time: number,
+  visit: Visit,
+  productId: string,
+  amount: number,
+  priceCents: number,
+): PendingEvent {
+  return new PendingEvent(kind, time, visit, productId, amount, priceCents, rng.uint32(), rng.uint32(), rng.uint32(), rng.uint32());
+}
+
+/**
+ * One visit: views, some cart adds (and removals), and maybe a purchase of what stayed in the
+ * cart. Views and cart events come pending (`PendingEvent.materialize` makes them), purchases made.
+ */
 export function shoppingSession(
   rng: Rng,
   funnel: Funnel,
   customer: Customer,
   pickProduct: ReturnType<typeof productSampler>,
   startTime: number,
-): GeneratedEvent[] {
-  const events: GeneratedEvent[] = [];
-  const sessionId = rng.uuid();
-  const user = customer.id;
-  const country = customer.country;
+): (GeneratedEvent | PendingEvent)[] {
+  const events: (GeneratedEvent | PendingEvent)[] = [];
+  const visit: Visit = { user: customer.id, sessionId: rng.uuid(), country: customer.country };
+  const user = visit.user;
+  const sessionId = visit.sessionId;
+  const country = visit.country;
   const cart = new Map<Product, { quantity: number; priceCents: number }>();
   // A product is carted at most once a session: a re-add after a removal would race the removal's time.
   const carted = new Set<Product>();
@@ -285,28 +363,18 @@ export function shoppingSession(
     const product = focus >= 0 && rng.chance(0.7) ? pickProduct.inCategory(focus) : pickProduct.any();
     if (focus < 0) focus = product.categoryIndex;
     const duration = Math.min(1800, Math.max(1, Math.round(rng.logNormal(30, 0.9))));
-    const view: ProductViewEvent = {
-      event_id: rng.uuid(),
-      event_type: 'view',
-      user_id: user,
-      product_id: product.id,
-      session_id: sessionId,
-      view_duration: duration,
-      country,
-      timestamp: new Date(time).toISOString(),
-    };
-    events.push({ kind: 'view', topic: Topics.productViews.name, key: user, time, event: view });
+    events.push(pending(rng, 'view', time, visit, product.id, duration, 0));
     last = time;
     if (!carted.has(product) && rng.chance(funnel.addRate)) {
       carted.add(product);
       const addTime = time + Math.max(1000, Math.round(duration * 1000 * (0.5 + rng.next() * 0.5)));
       const line = { quantity: quantities.sample(rng) + 1, priceCents: product.priceCents };
       cart.set(product, line);
-      events.push(cartEvent(rng, 'add', user, product, sessionId, line, country, addTime));
+      events.push(pending(rng, 'add', addTime, visit, product.id, line.quantity, line.priceCents));
       last = Math.max(last, addTime);
       if (rng.chance(funnel.removeRate)) {
         const removeTime = addTime + 5000 + rng.int(120_000);
-        events.push(cartEvent(rng, 'remove', user, product, sessionId, line, country, removeTime));
+        events.push(pending(rng, 'remove', removeTime, visit, product.id, line.quantity, line.priceCents));
         cart.delete(product);
         last = Math.max(last, removeTime);
       }
@@ -332,30 +400,6 @@ export function shoppingSession(
     events.push({ kind: 'transaction', topic: Topics.transactions.name, key: user, time: purchaseTime, event: transaction });
   }
   return events;
-}
-
-function cartEvent(
-  rng: Rng,
-  action: 'add' | 'remove',
-  user: string,
-  product: Product,
-  sessionId: string,
-  line: { quantity: number; priceCents: number },
-  country: string,
-  time: number,
-): GeneratedEvent {
-  const event: CartEvent = {
-    event_id: rng.uuid(),
-    event_type: action,
-    user_id: user,
-    product_id: product.id,
-    session_id: sessionId,
-    quantity: line.quantity,
-    price: line.priceCents / 100,
-    country,
-    timestamp: new Date(time).toISOString(),
-  };
-  return { kind: 'cart', topic: Topics.cartEvents.name, key: user, time, event };
 }
 
 /**

@@ -60,6 +60,18 @@ export function emptySummary(): GeneratorSummary {
   };
 }
 
+/** Adds the counts of `counts` (sent, kinds, bad events, revenue, bytes) to `total`. */
+export function addCounts(total: GeneratorSummary, counts: GeneratorSummary): void {
+  total.sent += counts.sent;
+  for (const kind of Object.keys(total.byKind) as GeneratedKind[]) total.byKind[kind] += counts.byKind[kind];
+  for (const kind of Object.keys(total.invalid) as InvalidEventKind[]) total.invalid[kind] += counts.invalid[kind];
+  for (const kind of Object.keys(total.unusual) as UnusualEventKind[]) total.unusual[kind] += counts.unusual[kind];
+  total.invalidTotal += counts.invalidTotal;
+  total.unusualTotal += counts.unusualTotal;
+  total.revenueCents += counts.revenueCents;
+  total.bytes += counts.bytes;
+}
+
 interface PendingBatch {
   events: GeneratedEvent[];
   values: string[];
@@ -91,23 +103,27 @@ export async function sendEvents(sink: EventSink, events: Iterable<GeneratedEven
   let produced = 0;
   let lastProgress = started;
 
-  const acknowledge = (batch: PendingBatch) => {
+  // What a batch adds to the summary once acknowledged, taken when it leaves: the events
+  // themselves need not wait in memory for the broker.
+  const tally = (batch: PendingBatch): GeneratorSummary => {
+    const counts = emptySummary();
     for (const event of batch.events) {
-      summary.byKind[event.kind]++;
+      counts.byKind[event.kind]++;
       if (event.kind === 'transaction' && (event.bad === undefined || event.bad === 'unknown_product')) {
-        summary.revenueCents += toCents(event.event.total_amount);
+        counts.revenueCents += toCents(event.event.total_amount);
       }
       if (event.bad === undefined) continue;
       if (isInvalidKind(event.bad)) {
-        summary.invalid[event.bad]++;
-        summary.invalidTotal++;
+        counts.invalid[event.bad]++;
+        counts.invalidTotal++;
       } else {
-        summary.unusual[event.bad]++;
-        summary.unusualTotal++;
+        counts.unusual[event.bad]++;
+        counts.unusualTotal++;
       }
     }
-    summary.sent += batch.events.length;
-    summary.bytes += batch.bytes;
+    counts.sent = batch.events.length;
+    counts.bytes = batch.bytes;
+    return counts;
   };
   const report = (force = false) => {
     const now = performance.now();
@@ -118,9 +134,10 @@ export async function sendEvents(sink: EventSink, events: Iterable<GeneratedEven
     onProgress(summary);
   };
   const dispatch = (batch: PendingBatch) => {
+    const counts = tally(batch);
     const sending = sink.write(batch.events, batch.values).then(
       () => {
-        acknowledge(batch);
+        addCounts(summary, counts);
         report();
       },
       (error: unknown) => {

@@ -36,7 +36,9 @@ export function kafkaSink(producers: readonly EventProducer[], options: { topicF
     return sent;
   };
   return {
-    async write(events, values) {
+    // Not async: a suspended async function would keep `events` until the broker answers, and
+    // only the messages need to wait for it.
+    write(events, values) {
       const parts = producers.map(() => new Map<string, OutgoingMessage[]>());
       for (let i = 0; i < events.length; i++) {
         const event = events[i] as GeneratedEvent;
@@ -48,12 +50,12 @@ export function kafkaSink(producers: readonly EventProducer[], options: { topicF
         }
         messages.push({ key: event.key, value: values[i] as string });
       }
-      await Promise.all(
+      return Promise.all(
         parts.map((part, i) => {
           const batch: TopicMessages[] = [...part].map(([topic, messages]) => ({ topic: topicFor(topic), messages }));
           return batch.length > 0 ? inOrder(i, () => (producers[i] as EventProducer).sendBatch(batch)) : undefined;
         }),
-      );
+      ).then(() => undefined);
     },
   };
 }

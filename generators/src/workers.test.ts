@@ -60,9 +60,11 @@ describe('generator workers', () => {
   it('stop on the signal with everything they made written and counted', async () => {
     const controller = new AbortController();
     const out = join(dir, 'stopped.jsonl');
-    const running = runGenerator(config, { rate: 5000, seed: 9, workers: 2, out }, controller.signal);
-    setTimeout(() => controller.abort(), 1500);
-    const summary = await running;
+    // Stopped once events flow (starting two worker threads takes a second or two on a busy machine).
+    const onProgress = (progress: { sent: number }) => {
+      if (progress.sent > 500) controller.abort();
+    };
+    const summary = await runGenerator(config, { rate: 5000, seed: 9, workers: 2, out, onProgress }, controller.signal);
     assert.equal(summary.stoppedBy, 'signal');
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     assert.equal(lines.length, summary.sent);

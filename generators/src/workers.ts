@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type Config, type ErrorCode, LambdamartError, type ProducerCompression } from '@lambdamart/core';
 import { type GeneratorOptions, shardShare } from './generate.ts';
-import { emptySummary, type GeneratorSummary, type SendOptions } from './send.ts';
+import { addCounts, emptySummary, type GeneratorSummary, type SendOptions } from './send.ts';
 import { Shards, shardsOfWorker } from './shards.ts';
 
 /** What a worker is given (copied to it: plain data only). */
@@ -90,16 +90,7 @@ function startWorker(job: WorkerJob): Worker {
 
 export function addSummaries(summaries: readonly GeneratorSummary[]): GeneratorSummary {
   const total = emptySummary();
-  for (const s of summaries) {
-    total.sent += s.sent;
-    for (const kind of Object.keys(total.byKind) as (keyof GeneratorSummary['byKind'])[]) total.byKind[kind] += s.byKind[kind];
-    for (const kind of Object.keys(total.invalid) as (keyof GeneratorSummary['invalid'])[]) total.invalid[kind] += s.invalid[kind];
-    for (const kind of Object.keys(total.unusual) as (keyof GeneratorSummary['unusual'])[]) total.unusual[kind] += s.unusual[kind];
-    total.invalidTotal += s.invalidTotal;
-    total.unusualTotal += s.unusualTotal;
-    total.revenueCents += s.revenueCents;
-    total.bytes += s.bytes;
-  }
+  for (const s of summaries) addCounts(total, s);
   const stops = summaries.map((s) => s.stoppedBy);
   total.stoppedBy = stops.includes('signal') ? 'signal' : stops.includes('duration') ? 'duration' : 'end';
   return total;

@@ -174,8 +174,22 @@ export class CatalogHistory {
    */
   advanceTo(time: number): { time: number; record: CatalogRecord }[] {
     if (time < this.nextDue) return [];
-    const meanMs = this.intervalDays * 86_400_000;
     const changes: { time: number; record: CatalogRecord }[] = [];
+    this.apply(time, changes);
+    return changes.sort((a, b) => a.time - b.time);
+  }
+
+  /**
+   * Applies every change at or before `time` without making their records: a run catching up
+   * from CatalogOrigin (years of changes, in each shard) sends only the versions current at its start.
+   */
+  catchUp(time: number): void {
+    this.apply(time, undefined);
+  }
+
+  private apply(time: number, changes: { time: number; record: CatalogRecord }[] | undefined): void {
+    if (time < this.nextDue) return;
+    const meanMs = this.intervalDays * 86_400_000;
     for (let i = 0; i < this.products.length; i++) {
       const product = this.products[i] as Product;
       const rng = this.streams[i] as Rng;
@@ -184,15 +198,14 @@ export class CatalogHistory {
         const when = Math.floor(at);
         changeProduct(rng, product);
         this.since[i] = when;
-        changes.push({ time: when, record: catalogRecord(product, when) });
+        changes?.push({ time: when, record: catalogRecord(product, when) });
         this.nextChange[i] = at + rng.exponential(meanMs);
       }
     }
     this.nextDue = minOf(this.nextChange);
-    return changes.sort((a, b) => a.time - b.time);
   }
 
-  /** The versions current at the last `advanceTo`, each dated from when it began. */
+  /** The versions current at the last `advanceTo` or `catchUp`, each dated from when it began. */
   currentRecords(): CatalogRecord[] {
     return this.products.map((product, i) => catalogRecord(product, this.since[i] as number));
   }
