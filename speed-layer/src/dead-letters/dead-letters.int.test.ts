@@ -13,7 +13,7 @@ import { startSavers } from '../saver.ts';
 import { createSaverTopics, deleteSaverTopics, messagesOf, productView, randomSuffix, sendAll, waitFor } from '../testing/index.ts';
 import type { SaverTopics } from '../topics.ts';
 import { listDeadLetters, showDeadLetter } from './inspect.ts';
-import { replayDeadLetters, splitBySize } from './replay.ts';
+import { replayDeadLetters } from './replay.ts';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
 
@@ -152,14 +152,5 @@ describe('dead letters: list, show, replay after a fix', { timeout: 120_000 }, (
         assert.match(list.stdout, /\n10\s+0\s+\S+\s+refused by PostgreSQL/);
       });
     });
-  });
-
-  it('splitBySize keeps each produce request under the limit, one message at least', () => {
-    const message = (bytes: number) => ({ key: null, value: 'x'.repeat(bytes) });
-    const requests = splitBySize([message(400), message(400), message(300), message(2000), message(10)], 1000);
-    assert.deepEqual(
-      requests.map((r) => r.map((m) => m.value.length)),
-      [[400, 400], [300], [2000], [10]],
-    );
   });
 });

@@ -10,6 +10,7 @@
  * sends them again, which the savers' idempotent writes make harmless.
  */
 import { DeadLetterHeaders, type EventProducer, type OutgoingMessage, type Pool } from '@lambdamart/core';
+import { splitBySize } from '../dead-letters.ts';
 import { loadSaverSql } from '../saver-sql.ts';
 import { type DeadLetterFilter, whereOf } from './inspect.ts';
 
@@ -45,24 +46,8 @@ interface Row {
   payload: string;
 }
 
-/** Splits messages into produce requests of at most `maxBytes` of payload each (one message at least). */
-export function splitBySize(messages: readonly OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
-  const requests: OutgoingMessage[][] = [];
-  let current: OutgoingMessage[] = [];
-  let bytes = 0;
-  for (const message of messages) {
-    const size = Buffer.byteLength(message.value) + Buffer.byteLength(message.key ?? '');
-    if (current.length > 0 && bytes + size > maxBytes) {
-      requests.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(message);
-    bytes += size;
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
-}
+/** A message's payload bytes (key and value): what `maxBytes` bounds per produce request. */
+const payloadBytes = (message: OutgoingMessage) => Buffer.byteLength(message.value) + Buffer.byteLength(message.key ?? '');
 
 async function countMatching(pool: Pool, filter: DeadLetterFilter, again: boolean) {
   const { where, values } = whereOf(filter);
@@ -132,7 +117,7 @@ export async function replayDeadLetters(
         byTopic.set(row.source_topic, messages);
       }
       for (const [topic, messages] of byTopic) {
-        for (const request of splitBySize(messages, maxBytes)) await producer.send(topic, request);
+        for (const request of splitBySize(messages, payloadBytes, maxBytes)) await producer.send(topic, request);
         report.byTopic[topic] = (report.byTopic[topic] ?? 0) + messages.length;
       }
       await client.query(sql.mark_dead_letters_replayed, [rows.map((r) => r.dead_letter_id)]);
