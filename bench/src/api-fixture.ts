@@ -18,6 +18,7 @@ import { databaseUrl } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 import autocannon from 'autocannon';
 import { synthesise, synthesiseCatalog, yearOfHistory } from './batch-data.ts';
+import { HeapLimitMb, withHeapLimit } from './heap.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -188,9 +189,6 @@ export function peakRssMb(pid: number | undefined): number {
   }
 }
 
-/** The API process's V8 old-space limit (MB), as docker-compose's api service runs it. */
-const ApiHeapMb = 192;
-
 export interface RunningApi {
   child: ChildProcess;
   url: string;
@@ -209,10 +207,8 @@ export async function startApi(warehouse: BenchWarehouse, readKey: string, extra
       REALTIME_DATABASE_URL: warehouse.rtUrl,
       WAREHOUSE_DATABASE_URL: warehouse.whUrl,
       API_PORT: String(port),
-      // The API's heap limit, as docker-compose's api service sets it: unbounded, V8 let the heap of
-      // a busy API grow to ~250 MB of garbage between major collections (RSS 306 MB), where the live
-      // heap is ~50 MB plus at most the 48 MB of the read cache.
-      NODE_OPTIONS: [process.env.NODE_OPTIONS, `--max-old-space-size=${ApiHeapMb}`].filter(Boolean).join(' '),
+      // The API's heap limit, as docker-compose's api service sets it (without it: RSS 306 MB).
+      NODE_OPTIONS: withHeapLimit(HeapLimitMb.api),
       ...extraEnv,
       API_KEYS: `${readKey}:read`,
       // The limit guards a shared API against one client; here the one client is the load generator.

@@ -38,6 +38,7 @@ import {
   startApi,
   wholeNumbers,
 } from './api-fixture.ts';
+import { HeapLimitMb, withHeapLimit } from './heap.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -76,10 +77,10 @@ const { databases, rtUrl, whUrl } = warehouse;
 
 const env = { ...process.env, REALTIME_DATABASE_URL: rtUrl, WAREHOUSE_DATABASE_URL: whUrl, LOG_LEVEL: 'warn' };
 
-function lambdamart(argv: string[]): { child: ChildProcess; exited: Promise<number | null> } {
+function lambdamart(argv: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; exited: Promise<number | null> } {
   // Their output goes to stderr: stdout is the table and the JSON line.
   const child = spawnCli(argv, {
-    env,
+    env: { ...env, ...extraEnv },
     stdio: ['ignore', 2, 'inherit'],
   });
   return { child, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
@@ -141,7 +142,10 @@ try {
   const cap = rate > 0 ? ['--max-rate', String(rate)] : [];
   log(`ingest: the savers on topics *${suffix}${rate > 0 ? `, capped at ${rate} events/s` : ', no cap'}`);
   const savedBefore = await savedEvents(rt);
-  const savers = lambdamart(['speed', '--group', `bench-load${suffix}`, '--topic-suffix', suffix, '--metrics-port', '0', ...cap]);
+  const savers = lambdamart(['speed', '--group', `bench-load${suffix}`, '--topic-suffix', suffix, '--metrics-port', '0', ...cap], {
+    // The savers' heap limit, as docker-compose's speed service sets it.
+    NODE_OPTIONS: withHeapLimit(HeapLimitMb.speed),
+  });
   try {
     // Until the savers save: the first seconds are the group join and the catalog.
     const until = Date.now() + 60_000;

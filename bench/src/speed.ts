@@ -10,6 +10,8 @@
  *   4. freshness: a steady 5,000 events/s for BENCH_SPEED_STEADY_SECONDS (default 25) with current
  *      timestamps; p50/p95/p99 of ingested_at - event timestamp, and the saver's peak RSS.
  *
+ * The savers run with docker-compose's heap limit (`bench/src/heap.ts`).
+ *
  * `--processes 1,2,3` drains the same backlog once per count, each time with that many saver
  * processes in one consumer group sharing the partitions (3 a topic, 12 in all), each into a
  * database of its own, and prints events/s per count against the baseline and against 1 process;
@@ -48,6 +50,7 @@ import {
 } from '@lambdamart/speed-layer/testing';
 import { countMessages, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
+import { HeapLimitMb, withHeapLimit } from './heap.ts';
 
 const env = process.env;
 const TOTAL = Number(env.BENCH_SPEED_EVENTS ?? 1_000_000);
@@ -182,7 +185,8 @@ function spawnSavers(url: string, suffix: string, group: string) {
     process.execPath,
     ['--import', 'tsx', main, 'speed', '--group', group, '--topic-suffix', suffix, '--metrics-port', '0'],
     {
-      env: { ...env, REALTIME_DATABASE_URL: url, LOG_LEVEL: 'info' },
+      // The savers' heap limit, as docker-compose's speed service sets it (without it: 433 MB draining).
+      env: { ...env, REALTIME_DATABASE_URL: url, LOG_LEVEL: 'info', NODE_OPTIONS: withHeapLimit(HeapLimitMb.speed) },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -371,7 +375,7 @@ async function main(config: Config): Promise<void> {
       [
         `ratio: ${ratio.toFixed(1)}x`,
         `freshness at ${STEADY_RATE} events/s (${fast.freshness.n} events): p50 ${fast.freshness.p50.toFixed(0)} ms, p95 ${fast.freshness.p95.toFixed(0)} ms, p99 ${fast.freshness.p99.toFixed(0)} ms`,
-        `saver RSS: ${fast.drainRss.toFixed(0)} MB draining the backlog, ${fast.steadyRss.toFixed(0)} MB at ${STEADY_RATE} events/s`,
+        `saver RSS: ${fast.drainRss.toFixed(0)} MB draining the backlog, ${fast.steadyRss.toFixed(0)} MB at ${STEADY_RATE} events/s (V8 heap limit ${HeapLimitMb.speed} MB, as docker-compose runs the savers)`,
         ...runs.map(
           ({ processes, result }) =>
             `${processes} process(es): ${Math.round(result.rate)} events/s, ${(result.rate / baseline.rate).toFixed(1)}x the baseline, ` +

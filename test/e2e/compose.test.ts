@@ -101,7 +101,7 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of appServices) {
       const env = containerEnv(service);
       for (const key of Object.keys(env)) {
-        // NODE_OPTIONS is Node's own (the API's heap limit), not the platform's configuration.
+        // NODE_OPTIONS is Node's own (the services' heap limits), not the platform's configuration.
         if (key === 'NODE_OPTIONS') continue;
         assert.ok((configVariables as string[]).includes(key), `${name}: ${key} is not a variable core/ reads`);
       }
