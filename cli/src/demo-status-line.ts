@@ -34,6 +34,11 @@ export interface StatusSources {
   exited: () => string | null;
   /** Events the generator has had acknowledged so far. */
   sent: () => number;
+  /**
+   * The layers' counts when the run began: the line shows this run's events, so that a stack that
+   * kept an earlier run's rows does not read as events missing or dead-lettered now.
+   */
+  since?: Omit<PipelineCounts, 'sent'>;
 }
 
 export interface StatusLine {
@@ -47,8 +52,15 @@ export interface StatusLine {
 /** A status line taker: each call samples now and judges against the previous call's sample. */
 export function statusLine(sources: StatusSources): () => Promise<StatusLine> {
   let previous: SaverSample | null = null;
+  const since = sources.since ?? { realtime: 0, deadLetters: 0, warehouse: 0 };
   return async () => {
-    const counts = await countPipeline(sources.realtime, sources.warehouse).catch(() => null);
+    const counts = await countPipeline(sources.realtime, sources.warehouse)
+      .then((c) => ({
+        realtime: c.realtime - since.realtime,
+        deadLetters: c.deadLetters - since.deadLetters,
+        warehouse: c.warehouse - since.warehouse,
+      }))
+      .catch(() => null);
     const lag = await saverLag(sources.config, sources.realtime, sources.group, sources.topics).catch(() => Number.NaN);
     const health = await Promise.resolve()
       .then(() => sources.health())

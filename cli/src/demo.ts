@@ -70,7 +70,12 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
   let sent = 0;
   const generator = runGenerator(
     config,
-    { rate, durationMs: options.durationMs, logger: createLogger('generator', layerLogLevel), onProgress: (p) => (sent = p.sent) },
+    {
+      rate,
+      durationMs: options.durationMs,
+      logger: createLogger('generator', layerLogLevel),
+      onProgress: (p) => (sent = p.sent - p.byKind.catalog),
+    },
     stop.signal,
   );
 
@@ -92,7 +97,9 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
     group: savers.group,
     health: () => savers.health(),
     exited: () => saversExited,
+    // This run's events (catalog records apart), as the closing account counts them.
     sent: () => sent,
+    since: { realtime: before.saved, deadLetters: before.deadLetters, warehouse: warehouseBefore.facts },
   });
   const report = async () => {
     out((await takeStatus()).text);
