@@ -102,7 +102,10 @@ describe('createEventProducer (core EventProducer over @platformatic/kafka)', { 
   it('writes what the kafkajs producer writes (keys, values, headers, partitions), five idempotent requests at once, gzip', async () => {
     const messages: OutgoingMessage[] = Array.from({ length: 300 }, (_, i) => ({
       key: `user-${i % 23}`,
-      value: i % 2 ? JSON.stringify({ n: i }) : Buffer.from(JSON.stringify({ n: i })),
+      // Strings and Buffers; in the first two requests some strings have multi-byte characters
+      // (encoded one by one), in the others none (a request's strings encoded at once).
+      value:
+        i % 2 ? JSON.stringify({ n: i, ...(i < 120 && i % 3 === 0 ? { name: 'café ☕' } : {}) }) : Buffer.from(JSON.stringify({ n: i })),
       headers: { 'lm-source-offset': String(i), 'lm-reason': 'test' },
     }));
     await sendAll(

@@ -1,19 +1,13 @@
 /**
  * core's EventProducer over @platformatic/kafka 1.x, the platform's one producer: it produced our
- * events 1.74x as fast as kafkajs in bench:kafka (issue 14). Only this file names the library. The
+ * events 1.74x as fast as kafkajs in bench:kafka (issue 14). Only this file and its hot-path helpers
+ * (kafka-records.ts: keys hashed once, a request's values encoded at once) name the library. The
  * consumers and the admin stay on kafkajs (core/src/kafka.ts): 1.x (checked up to 1.35.0, the last
  * 1.x; 2.x needs Node 22) has no seek and no per-partition pause, which the savers need.
  */
-import {
-  Admin,
-  compatibilityPartitioner,
-  type MessageToProduce,
-  ProduceAcks,
-  Producer,
-  type RetryDelayGetter,
-  stringSerializer,
-} from '@platformatic/kafka';
+import { Admin, type MessageToProduce, ProduceAcks, Producer, type RetryDelayGetter, stringSerializer } from '@platformatic/kafka';
 import { LambdamartError } from './errors.ts';
+import { KeyCache, valueBuffers } from './kafka-records.ts';
 import { RepeatedLines } from './log-repeats.ts';
 import type { Logger } from './logger.ts';
 import type { EventProducer, EventProducerOptions, OutgoingMessage, TopicMessages } from './producer.ts';
@@ -34,10 +28,13 @@ const IDEMPOTENT_REQUEST_RETRIES = 3;
 const backoffMs = (attempt: number) => Math.min(100 * 2 ** Math.max(0, attempt - 1), 5_000);
 const backoff: RetryDelayGetter = (_client, _operation, attempt) => backoffMs(attempt);
 
+/** One per thread: the producers of a generator worker share their users' keys. */
+const keys = new KeyCache();
+
 /** The partition before the library takes it modulo the topic's partition count. */
-function partitionOf(message: Record, key: Buffer | undefined): number {
+function partitionOf(message: Record): number {
   if (typeof message.partition === 'number') return message.partition;
-  return key ? compatibilityPartitioner(message, key) : 0;
+  return message.key === undefined ? 0 : keys.partition(message.key);
 }
 
 /** A failure worth sending again: no broker answered, or every broker error was a retriable one. */
@@ -55,8 +52,7 @@ async function unacknowledged(producer: Producer<string, Value, string, string>,
   const metadata = await producer.metadata({ topics: [...new Set(records.map((r) => r.topic))] });
   return records.filter((r) => {
     const count = metadata.topics.get(r.topic)?.partitionsCount ?? 1;
-    const key = r.key === undefined ? undefined : Buffer.from(r.key);
-    return !acknowledged.has(`${r.topic}:${partitionOf(r, key) % count}`);
+    return !acknowledged.has(`${r.topic}:${partitionOf(r) % count}`);
   });
 }
 
@@ -87,9 +83,9 @@ export function createPlatformaticProducer(options: EventProducerOptions): Event
     // Keyed: murmur2 & 0x7fffffff, as Java and kafkajs's DefaultPartitioner, so a user's events stay
     // on one partition whichever client sent them (the library's default partitioner differs).
     // Unkeyed: spread round robin (toRecord pins the partition, so a record sent again keeps it).
-    partitioner: (message, key) => partitionOf(message, key),
+    partitioner: (message) => partitionOf(message),
     serializers: {
-      key: stringSerializer,
+      key: (key?: string) => (key === undefined ? undefined : keys.bytes(key)),
       value: (value?: Value) => (typeof value === 'string' ? Buffer.from(value) : value),
       headerKey: stringSerializer,
       headerValue: stringSerializer,
@@ -140,9 +136,9 @@ export function createPlatformaticProducer(options: EventProducerOptions): Event
       },
     );
   };
-  const toRecord = (topic: string, m: OutgoingMessage): Record => ({
+  const toRecord = (topic: string, m: OutgoingMessage, value: Value = m.value): Record => ({
     topic,
-    value: m.value,
+    value,
     ...(m.key === null ? { partition: roundRobin++ } : { key: m.key }),
     ...(m.headers ? { headers: m.headers } : {}),
   });
@@ -168,10 +164,16 @@ export function createPlatformaticProducer(options: EventProducerOptions): Event
     },
     async send(topic, messages) {
       if (messages.length === 0) return;
-      await produce(messages.map((m) => toRecord(topic, m)));
+      const values = valueBuffers(messages);
+      await produce(messages.map((m, i) => toRecord(topic, m, values[i])));
     },
     async sendBatch(batch: TopicMessages[]) {
-      const records = batch.flatMap((entry) => entry.messages.map((m) => toRecord(entry.topic, m)));
+      const records: Record[] = [];
+      for (const entry of batch) {
+        const values = valueBuffers(entry.messages);
+        for (let i = 0; i < entry.messages.length; i++)
+          records.push(toRecord(entry.topic, entry.messages[i] as OutgoingMessage, values[i]));
+      }
       if (records.length === 0) return;
       await produce(records);
     },
