@@ -3,25 +3,22 @@
  * processes sharing the partitions of one group. Exactly N rows either way.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { loadConfig, type Pool } from '@lambdamart/core';
 import { withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 import {
   cartEvent,
-  createSaverTopics,
-  deleteSaverTopics,
   messagesOf,
   productView,
-  randomSuffix,
   realtimeCounts,
   sendAll,
+  topicsPerTest,
   transaction,
   waitFor,
   withProducer,
 } from './testing/index.ts';
 import { healthOf, spawnSaver } from './testing/process.ts';
-import type { SaverTopics } from './topics.ts';
 
 const config = loadConfig();
 
@@ -39,17 +36,8 @@ async function assertSpeedViewMatchesRows(pool: Pool): Promise<void> {
 }
 
 describe('savers as processes', { timeout: 85_000 }, () => {
-  const created: SaverTopics[] = [];
   /** Topics of one test: a suffix of its own, deleted at the end. */
-  async function ownTopics(label: string): Promise<{ suffix: string; topics: SaverTopics }> {
-    const suffix = randomSuffix(label);
-    const topics = await createSaverTopics(config, suffix);
-    created.push(topics);
-    return { suffix, topics };
-  }
-  after(async () => {
-    for (const topics of created) await deleteSaverTopics(config, topics);
-  });
+  const ownTopics = topicsPerTest(config);
 
   it('kill -9 mid-stream twice, restart: exactly N rows, and the speed view agrees', async () => {
     const { suffix, topics } = await ownTopics('speed-crash');

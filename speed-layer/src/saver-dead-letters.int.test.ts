@@ -6,15 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createKafka, DeadLetterHeaders, loadConfig } from '@lambdamart/core';
 import { countMessages, withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 import kafkajs from 'kafkajs';
 import { startSavers } from './saver.ts';
-import { createSaverTopics, deleteSaverTopics, productView, randomSuffix, realtimeCounts, waitFor } from './testing/index.ts';
+import { productView, realtimeCounts, topicsPerTest, waitFor } from './testing/index.ts';
 import { kcatProduce } from './testing/kcat.ts';
-import type { SaverTopics } from './topics.ts';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
 // kafkajs is CommonJS; Node's named-export detection misses this enum.
@@ -69,18 +68,10 @@ async function healthOf(port: number): Promise<{ status: number; body: Record<st
 }
 
 describe('savers and bad bursts', { timeout: 85_000 }, () => {
-  const created: SaverTopics[] = [];
-  async function ownTopics(label: string): Promise<SaverTopics> {
-    const topics = await createSaverTopics(config, randomSuffix(label));
-    created.push(topics);
-    return topics;
-  }
-  after(async () => {
-    for (const topics of created) await deleteSaverTopics(config, topics);
-  });
+  const ownTopics = topicsPerTest(config);
 
   it('3,000 truncated JSON messages of 2 KB and one of 900 KB, then 200 valid views: all saved, all dead-lettered, the big one cut with its size and hash', async () => {
-    const topics = await ownTopics('speed-burst');
+    const { topics } = await ownTopics('speed-burst');
     await withTempDatabase('burst', async (url) => {
       await migrateUp('realtime', url);
       // Random padding: gzip cannot make a burst fit, only splitting can.
@@ -137,7 +128,7 @@ describe('savers and bad bursts', { timeout: 85_000 }, () => {
   });
 
   it('a dead-letter topic that refuses writes: only its partition pauses, /health says why, and it catches up once the topic takes them', async () => {
-    const topics = await ownTopics('speed-dlq-refuses');
+    const { topics } = await ownTopics('speed-dlq-refuses');
     await withTempDatabase('dlqrefuses', async (url) => {
       await migrateUp('realtime', url);
       // Smaller than any record batch: the topic refuses every dead letter.

@@ -5,40 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createPool, loadConfig } from '@lambdamart/core';
 import { databaseUrl, withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
-import {
-  createSaverTopics,
-  deleteSaverTopics,
-  messagesOf,
-  productView,
-  randomSuffix,
-  realtimeCounts,
-  sendAll,
-  transaction,
-  waitFor,
-  withProducer,
-} from './testing/index.ts';
+import { messagesOf, productView, realtimeCounts, sendAll, topicsPerTest, transaction, waitFor, withProducer } from './testing/index.ts';
 import { healthOf, spawnSaver } from './testing/process.ts';
-import type { SaverTopics } from './topics.ts';
 
 const config = loadConfig();
 const admin = () => createPool(databaseUrl(config.realtimeDatabaseUrl, 'postgres'), { max: 1, application: 'lambdamart-test' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('savers and an unreachable Postgres', { timeout: 85_000 }, () => {
-  const created: SaverTopics[] = [];
-  async function ownTopics(label: string) {
-    const suffix = randomSuffix(label);
-    const topics = await createSaverTopics(config, suffix);
-    created.push(topics);
-    return { suffix, topics };
-  }
-  after(async () => {
-    for (const topics of created) await deleteSaverTopics(config, topics);
-  });
+  const ownTopics = topicsPerTest(config);
 
   it('a saver started before its database exists waits, then catches up with exactly N', async () => {
     const { suffix, topics } = await ownTopics('speed-late');

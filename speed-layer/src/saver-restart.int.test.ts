@@ -6,23 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createKafka, loadConfig } from '@lambdamart/core';
 import { withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
-import {
-  createSaverTopics,
-  deleteSaverTopics,
-  messagesOf,
-  productView,
-  randomSuffix,
-  realtimeCounts,
-  sendAll,
-  waitFor,
-  withProducer,
-} from './testing/index.ts';
+import { messagesOf, productView, realtimeCounts, sendAll, topicsPerTest, waitFor, withProducer } from './testing/index.ts';
 import { healthOf, spawnSaver } from './testing/process.ts';
-import type { SaverTopics } from './topics.ts';
 
 const config = loadConfig();
 
@@ -53,16 +42,7 @@ async function stopKcat(child: ChildProcess): Promise<void> {
 }
 
 describe('savers whose consumer crashes with an error kafkajs does not retry', { timeout: 85_000 }, () => {
-  const created: SaverTopics[] = [];
-  async function ownTopics(label: string) {
-    const suffix = randomSuffix(label);
-    const topics = await createSaverTopics(config, suffix);
-    created.push(topics);
-    return { suffix, topics };
-  }
-  after(async () => {
-    for (const topics of created) await deleteSaverTopics(config, topics);
-  });
+  const ownTopics = topicsPerTest(config);
 
   it('INCONSISTENT_GROUP_PROTOCOL: /health 503 with the crash while it restarts; once the group is free it saves everything', async () => {
     const { suffix, topics } = await ownTopics('speed-restart');

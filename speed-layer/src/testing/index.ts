@@ -12,5 +12,5 @@ export {
   productView,
   transaction,
 } from './factories.ts';
-export { createSaverTopics, deleteSaverTopics, messagesOf, randomSuffix, sendAll, withProducer } from './kafka.ts';
+export { createSaverTopics, deleteSaverTopics, messagesOf, randomSuffix, sendAll, topicsPerTest, withProducer } from './kafka.ts';
 export { healthOf, type SaverProcess, spawnSaver } from './process.ts';

@@ -1,5 +1,6 @@
 /** Test and benchmark helpers on the real Kafka: topics of their own, producing, cleaning up. */
 import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
 import { type Config, createEventProducer, type EventProducer, type OutgoingMessage } from '@lambdamart/core';
 import { createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 import { type SaverTopics, saverTopicsWithSuffix } from '../topics.ts';
@@ -17,6 +18,23 @@ export async function createSaverTopics(config: Config, suffix: string, partitio
 
 export async function deleteSaverTopics(config: Config, topics: SaverTopics): Promise<void> {
   await deleteTestTopics(config, Object.values(topics));
+}
+
+/**
+ * For a describe() block whose tests each want saver topics of their own: call it in the block;
+ * it returns what makes a test's topics (a suffix from `label`) and deletes them all after the block.
+ */
+export function topicsPerTest(config: Config): (label: string) => Promise<{ suffix: string; topics: SaverTopics }> {
+  const created: SaverTopics[] = [];
+  after(async () => {
+    for (const topics of created) await deleteSaverTopics(config, topics);
+  });
+  return async (label) => {
+    const suffix = randomSuffix(label);
+    const topics = await createSaverTopics(config, suffix);
+    created.push(topics);
+    return { suffix, topics };
+  };
 }
 
 export async function withProducer<T>(config: Config, use: (producer: EventProducer) => Promise<T>): Promise<T> {
