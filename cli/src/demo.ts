@@ -7,7 +7,7 @@
  * (demo-summary.ts): a difference is printed as a mismatch and the exit code is 1.
  */
 
-import { runJobs, startScheduler } from '@lambdamart/batch-layer';
+import { runJobs, type Scheduler, startScheduler } from '@lambdamart/batch-layer';
 import { type Config, createLogger, createPool, type Pool } from '@lambdamart/core';
 import { runGenerator } from '@lambdamart/generators';
 import { type RunningServer, startServer } from '@lambdamart/serving-api';
@@ -38,11 +38,12 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
   void savers.failed.then((error) => {
     saversExited = error.message;
   });
-  const scheduler = await startScheduler(config, { logger: createLogger('batch-layer', layerLogLevel), runAtStart: false });
+  // Started after the first batch run (below), so that a cron tick cannot collide with it.
+  let scheduler: Scheduler | null = null;
   // Stopped before the last batch run, and again on the way out when the demo ends early: once.
   let schedulerStopped: Promise<void> | null = null;
   const stopScheduler = () => {
-    schedulerStopped ??= scheduler.stop();
+    schedulerStopped ??= scheduler?.stop() ?? Promise.resolve();
     return schedulerStopped;
   };
   // The API beside the pipeline; a port already taken leaves the demo running without it.
@@ -63,6 +64,7 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
   // A batch run first, so that the warehouse holds every earlier event and the closing account is this run's.
   out('bringing the warehouse up to date (a batch run)…');
   await runBatch(config, layerLogLevel, out);
+  scheduler = await startScheduler(config, { logger: createLogger('batch-layer', layerLogLevel), runAtStart: false });
   const before = await countRealtime(realtime);
   const warehouseBefore = await countWarehouse(warehouse);
   const stop = new AbortController();
