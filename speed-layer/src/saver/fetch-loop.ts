@@ -42,7 +42,9 @@ export async function eachBatch(rt: SaverRuntime, payload: EachBatchPayload): Pr
     if (stored === undefined || generation !== rt.generation || payload.isStale()) return;
     position = { stored, queued: stored, hinted: true, careful: false };
     rt.positions.set(key, position);
-    const first = firstBatchAction(stored, fetchedOffset(batch));
+    // A stored offset past the end of this log belongs to a log that is gone (handled below): a
+    // seek to it would only make kafkajs log an out-of-range error and reset, so start from 0.
+    const first = firstBatchAction(storedBeyondLog(stored, batch.highWatermark) ? null : stored, fetchedOffset(batch));
     if (first.action === 'seek') {
       rt.logger.info(
         { topic: batch.topic, partition: batch.partition, offset: first.offset },
@@ -56,10 +58,13 @@ export async function eachBatch(rt: SaverRuntime, payload: EachBatchPayload): Pr
     // Without this, every message of the new log would look already saved and be skipped for good.
     const from = position.queued as string;
     const to = fetchedOffset(batch);
-    rt.logger.warn(
-      { topic: batch.topic, partition: batch.partition, storedOffset: from, highWatermark: batch.highWatermark, restartAt: to },
-      'the offset stored in PostgreSQL is past the end of the partition (topic recreated or Kafka data wiped): reading the new log from its start',
-    );
+    warnPastTheEnd(rt, {
+      topic: batch.topic,
+      partition: batch.partition,
+      storedOffset: from,
+      highWatermark: batch.highWatermark,
+      restartAt: to,
+    });
     const restarted = await withPostgres(
       rt,
       payload,
@@ -111,11 +116,23 @@ export async function positionAll(rt: SaverRuntime, generation: number): Promise
   for (let attempt = 0; !rt.stopping && generation === rt.generation; attempt++) {
     try {
       const stored = await readStoredOffsets(rt.pool, rt.sql, rt.group);
+      const logs = await logBounds(rt, Object.keys(rt.assignment));
       if (generation !== rt.generation || !rt.consumer) return;
       for (const [topic, partitions] of Object.entries(rt.assignment)) {
         for (const partition of partitions) {
-          const offset = stored.get(partitionKey(topic, partition)) ?? null;
-          rt.positions.set(partitionKey(topic, partition), { stored: offset, queued: offset, hinted: true, careful: false });
+          const key = partitionKey(topic, partition);
+          let offset = stored.get(key) ?? null;
+          // An offset past the end of the log is from a log that is gone. Decided now, while the new
+          // log is still shorter than the old one: once it has grown past the old offset, its first
+          // messages would look saved. (A seek to such an offset would also make kafkajs log an error.)
+          const log = logs?.get(key);
+          if (offset !== null && log !== undefined && storedBeyondLog(offset, log.high)) {
+            warnPastTheEnd(rt, { topic, partition, storedOffset: offset, highWatermark: log.high, restartAt: log.low });
+            await restartStoredOffset(rt.pool, rt.sql, { group: rt.group, topic, partition }, offset, log.low);
+            offset = log.low;
+          }
+          if (generation !== rt.generation || !rt.consumer) return;
+          rt.positions.set(key, { stored: offset, queued: offset, hinted: true, careful: false });
           rt.consumer.seek({ topic, partition, offset: offset ?? '0' });
         }
       }
@@ -126,6 +143,34 @@ export async function positionAll(rt: SaverRuntime, generation: number): Promise
       rt.logger.warn({ error: describeError(error), retryInMs: wait }, 'reading the stored offsets failed; retrying');
       await sleep(wait, rt.abort.signal);
     }
+  }
+}
+
+function warnPastTheEnd(
+  rt: SaverRuntime,
+  where: { topic: string; partition: number; storedOffset: string; highWatermark: string; restartAt: string },
+): void {
+  rt.logger.warn(
+    where,
+    'the offset stored in PostgreSQL is past the end of the partition (topic recreated or Kafka data wiped): reading the new log from its start',
+  );
+}
+
+/** Each partition's first and next offsets (`topic|partition`), or null when Kafka does not answer. */
+async function logBounds(rt: SaverRuntime, topics: readonly string[]): Promise<Map<string, { low: string; high: string }> | null> {
+  const admin = rt.kafka.admin();
+  try {
+    await admin.connect();
+    const bounds = new Map<string, { low: string; high: string }>();
+    for (const topic of topics) {
+      for (const p of await admin.fetchTopicOffsets(topic)) bounds.set(partitionKey(topic, p.partition), { low: p.low, high: p.high });
+    }
+    return bounds;
+  } catch (error) {
+    rt.logger.debug({ error: describeError(error) }, "the partitions' first and last offsets could not be read");
+    return null;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }
 
