@@ -4,7 +4,7 @@
  * once). The counts are taken before the generator starts and after the savers have read every
  * topic to its end, so the difference between them is this run's alone.
  */
-import { type Config, createKafka, type Pool, Topics } from '@lambdamart/core';
+import { type Config, createKafka, type Pool, partitionBounds, Topics, withAdmin } from '@lambdamart/core';
 import type { GeneratorSummary } from '@lambdamart/generators';
 import { formatTable } from './table.ts';
 
@@ -31,24 +31,19 @@ const demoTopics = [Topics.transactions.name, Topics.productViews.name, Topics.c
  * end offsets against consumer_offsets).
  */
 export async function saverLag(config: Config, realtime: Pool, group: string, topics: readonly string[] = demoTopics): Promise<number> {
-  const admin = createKafka({ ...config.kafka, clientId: 'lambdamart-demo' }).admin();
-  await admin.connect();
-  try {
+  const kafka = createKafka({ ...config.kafka, clientId: 'lambdamart-demo' });
+  return withAdmin(kafka, async (admin) => {
     const { rows } = await realtime.query<{ topic: string; partition: number; next_offset: string }>(
       'select topic, partition, next_offset from consumer_offsets where group_id = $1 and topic = any($2::text[])',
       [group, [...topics]],
     );
     const committed = new Map(rows.map((r) => [`${r.topic}/${r.partition}`, Number(r.next_offset)]));
     let lag = 0;
-    for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) {
-        lag += Math.max(0, Number(p.high) - (committed.get(`${topic}/${p.partition}`) ?? Number(p.low)));
-      }
+    for (const p of await partitionBounds(admin, topics)) {
+      lag += Math.max(0, Number(p.high) - (committed.get(`${p.topic}/${p.partition}`) ?? Number(p.low)));
     }
     return lag;
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** The warehouse side of the account: fact rows (a transaction counted once) and revenue in fact_sales, in cents. */

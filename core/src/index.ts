@@ -30,7 +30,7 @@ export {
 } from './events.ts';
 export { fastValidEvent } from './events-fast.ts';
 // Clients, logging and metrics.
-export { createKafka } from './kafka.ts';
+export { createKafka, type PartitionBounds, partitionBounds, withAdmin } from './kafka.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { createMetricsRegistry } from './metrics.ts';
 export { createPool, describePostgresUrl, type Pool, type PoolClient, postgresUnreachable } from './postgres.ts';
@@ -46,3 +46,4 @@ export {
 export { type BatchRunNotice, BatchRunsChannel, type DatabaseKind, Databases, RealtimeTables, WarehouseTables } from './tables.ts';
 // Topics and tables.
 export { allTopics, DeadLetterHeaders, eventTopics, type TopicKey, type TopicSpec, Topics } from './topics.ts';
+export { within } from './within.ts';

@@ -2,7 +2,7 @@
  * The API's Kafka clients (the admin for /ready and the pipeline status, the producer for POST
  * /events), created on first use so that the API starts (and reads) without Kafka.
  */
-import { type Config, createEventProducer, createKafka, type EventProducer, LambdamartError, type Logger } from '@lambdamart/core';
+import { type Config, createEventProducer, createKafka, type EventProducer, type Logger } from '@lambdamart/core';
 import type { Admin, Kafka } from 'kafkajs';
 
 export class KafkaClients {
@@ -79,13 +79,4 @@ export class KafkaClients {
       this.injected ? undefined : producer?.then((p) => p.disconnect()).catch(() => undefined),
     ]);
   }
-}
-
-/** Rejects after `ms` with `what` timed out: a probe must answer quickly. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LambdamartError('LM_ERR_SERVICE_TIMEOUT', `${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -5,11 +5,10 @@
  * 0003_api_idempotency.up.sql); downstream, the savers' primary keys on event ids do the same.
  */
 import { createHash } from 'node:crypto';
-import { type EventKind, EventSchemas, type TopicSpec, Topics } from '@lambdamart/core';
+import { type EventKind, EventSchemas, type TopicSpec, Topics, within } from '@lambdamart/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, ErrorBody, type FieldProblem, isDatabaseUnavailable } from '../errors.ts';
-import { within } from '../kafka.ts';
 
 const maxEvents = 1000;
 

@@ -1,7 +1,7 @@
 /** /health (liveness), /ready (both databases and Kafka), /metrics (Prometheus). */
+import { within } from '@lambdamart/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { within } from '../kafka.ts';
 
 const Component = z.object({ name: z.enum(['warehouse', 'realtime', 'kafka']), ok: z.boolean(), error: z.string().optional() });
 const ReadyResponse = z.object({ status: z.enum(['ready', 'unavailable']), components: z.array(Component) }).meta({ id: 'Readiness' });

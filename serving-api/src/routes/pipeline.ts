@@ -3,11 +3,10 @@
  * the savers' consumer_offsets, which they commit with the rows), last run of each job,
  * watermarks, dead letters in the last hour with their latest reasons.
  */
-import { eventTopics, Topics } from '@lambdamart/core';
+import { eventTopics, partitionBounds, Topics, within } from '@lambdamart/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorBody } from '../errors.ts';
-import { within } from '../kafka.ts';
 import { toIso } from '../schemas.ts';
 
 const StatusResponse = z
@@ -63,11 +62,8 @@ export const pipelineRoutes: FastifyPluginAsyncZod = async (app) => {
       const kafka: { reachable: boolean; error?: string } = { reachable: true };
       const ends = new Map<string, number>();
       try {
-        const admin = await within(app.kafka.getAdmin(), 3000, 'kafka');
-        for (const topic of topics) {
-          const offsets = await within(admin.fetchTopicOffsets(topic), 3000, 'kafka');
-          for (const p of offsets) ends.set(`${topic}:${p.partition}`, Number(p.high));
-        }
+        const admin = await within(app.kafka.getAdmin(), 3000, 'Kafka');
+        for (const p of await partitionBounds(admin, topics, 3000)) ends.set(`${p.topic}:${p.partition}`, Number(p.high));
       } catch {
         kafka.reachable = false;
         kafka.error = 'Kafka is unreachable: lag unknown';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCliSync } from '@lambdamart/cli-launch';
-import { createEventProducer, createKafka, type EventProducer, loadConfig, type Pool } from '@lambdamart/core';
+import { createEventProducer, createKafka, type EventProducer, loadConfig, type Pool, partitionBounds, withAdmin } from '@lambdamart/core';
 import { withPool, withTempDatabase } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 import { startSavers } from '../saver.ts';
@@ -19,25 +19,20 @@ const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 
 
 /** Waits until the savers' committed offsets reach the end of `topic`: all of it was handled. */
 async function waitUntilConsumed(pool: Pool, group: string, topic: string): Promise<void> {
-  const admin = createKafka({ ...config.kafka, clientId: 'lambdamart-test' }).admin();
-  await admin.connect();
-  try {
-    const end = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
-    const done = await waitFor(
-      async () =>
-        (
-          await pool.query<{ n: number }>(
-            'select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1 and topic = $2',
-            [group, topic],
-          )
-        ).rows[0]?.n ?? 0,
-      (n) => n >= end,
-      30_000,
-    );
-    assert.ok(done >= end, `the savers reached offset ${end} of ${topic} (at ${done})`);
-  } finally {
-    await admin.disconnect();
-  }
+  const kafka = createKafka({ ...config.kafka, clientId: 'lambdamart-test' });
+  const end = (await withAdmin(kafka, (admin) => partitionBounds(admin, [topic]))).reduce((n, p) => n + Number(p.high), 0);
+  const done = await waitFor(
+    async () =>
+      (
+        await pool.query<{ n: number }>(
+          'select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1 and topic = $2',
+          [group, topic],
+        )
+      ).rows[0]?.n ?? 0,
+    (n) => n >= end,
+    30_000,
+  );
+  assert.ok(done >= end, `the savers reached offset ${end} of ${topic} (at ${done})`);
 }
 
 const counts = async (pool: Pool) =>

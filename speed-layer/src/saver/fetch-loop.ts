@@ -4,6 +4,7 @@
  * partition's writer. kafkajs fetches again as soon as eachBatch returns, so fetching and
  * validating overlap with Postgres writing.
  */
+import { partitionBounds, withAdmin } from '@lambdamart/core';
 import type { Batch, EachBatchPayload } from 'kafkajs';
 import { prepareBatch, stagingRows } from '../batch.ts';
 import { firstBatchAction, nextOffsetAfter, storedBeyondLog, unsaved } from '../positions.ts';
@@ -158,19 +159,12 @@ function warnPastTheEnd(
 
 /** Each partition's first and next offsets (`topic|partition`), or null when Kafka does not answer. */
 async function logBounds(rt: SaverRuntime, topics: readonly string[]): Promise<Map<string, { low: string; high: string }> | null> {
-  const admin = rt.kafka.admin();
   try {
-    await admin.connect();
-    const bounds = new Map<string, { low: string; high: string }>();
-    for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) bounds.set(partitionKey(topic, p.partition), { low: p.low, high: p.high });
-    }
-    return bounds;
+    const bounds = await withAdmin(rt.kafka, (admin) => partitionBounds(admin, topics));
+    return new Map(bounds.map((p) => [partitionKey(p.topic, p.partition), p]));
   } catch (error) {
     rt.logger.debug({ error: describeError(error) }, "the partitions' first and last offsets could not be read");
     return null;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
   }
 }
 

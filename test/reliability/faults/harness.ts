@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cliNodeArgs } from '@lambdamart/cli-launch';
-import { allTopics, createKafka, createPool, loadConfig, type Pool } from '@lambdamart/core';
+import { allTopics, createKafka, createPool, loadConfig, type Pool, partitionBounds, withAdmin } from '@lambdamart/core';
 import { databaseUrl } from '@lambdamart/test-helpers';
 import { migrateUp } from '@lambdamart/warehouse';
 
@@ -226,16 +226,14 @@ export class Scenario {
     return `${name}${this.suffix}`;
   }
 
-  private kafkaAdmin() {
+  private kafka() {
     const config = loadConfig({ KAFKA_BROKERS: this.stack.brokers, LOG_LEVEL: 'silent' });
-    return createKafka({ ...config.kafka, clientId: 'lambdamart-reliability' }).admin();
+    return createKafka({ ...config.kafka, clientId: 'lambdamart-reliability' });
   }
 
   private async createTopics(extraConfig: Record<string, string>): Promise<void> {
-    const admin = this.kafkaAdmin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
+    await withAdmin(this.kafka(), (admin) =>
+      admin.createTopics({
         waitForLeaders: true,
         topics: allTopics.map((t) => ({
           topic: this.topic(t.name),
@@ -246,22 +244,14 @@ export class Scenario {
             value,
           })),
         })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
+      }),
+    );
   }
 
   /** Messages in a topic of this scenario (sum over partitions of high - low). */
   async messagesIn(name: string): Promise<number> {
-    const admin = this.kafkaAdmin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(this.topic(name));
-      return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-    } finally {
-      await admin.disconnect();
-    }
+    const bounds = await withAdmin(this.kafka(), (admin) => partitionBounds(admin, [this.topic(name)]));
+    return bounds.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   }
 
   /** The environment a child of this scenario runs with. */
@@ -308,10 +298,9 @@ export class Scenario {
     await Promise.race([Promise.all(this.children.map((c) => c.exited)), sleep(15_000)]);
     for (const c of this.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
     await Promise.allSettled([this.realtime.end(), this.warehouse.end()]);
-    const admin = this.kafkaAdmin();
-    await admin.connect().catch(() => undefined);
-    await admin.deleteTopics({ topics: allTopics.map((t) => this.topic(t.name)), timeout: 10_000 }).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await withAdmin(this.kafka(), (admin) =>
+      admin.deleteTopics({ topics: allTopics.map((t) => this.topic(t.name)), timeout: 10_000 }),
+    ).catch(() => undefined);
   }
 
   /** Drops the scenario's databases (after close). */

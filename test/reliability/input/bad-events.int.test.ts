@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createKafka, loadConfig, type Pool } from '@lambdamart/core';
+import { createKafka, loadConfig, type Pool, withAdmin } from '@lambdamart/core';
 import { startSavers } from '@lambdamart/speed-layer';
 import {
   cartEvent,
@@ -45,10 +45,8 @@ async function createTopics(suffix: string): Promise<Topics> {
     productCatalog: `product-catalog${suffix}`,
     deadLetters: `dead-letters${suffix}`,
   };
-  const admin = createKafka({ ...config.kafka, clientId: 'lambdamart-test' }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
+  await withAdmin(createKafka({ ...config.kafka, clientId: 'lambdamart-test' }), (admin) =>
+    admin.createTopics({
       waitForLeaders: true,
       topics: Object.entries(topics).map(([role, topic]) => ({
         topic,
@@ -57,10 +55,8 @@ async function createTopics(suffix: string): Promise<Topics> {
         // The dead-letter topic keeps the broker's default limit: the savers must cut what does not fit.
         configEntries: role === 'deadLetters' ? [] : [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
       })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
+    }),
+  );
   return topics;
 }
 
