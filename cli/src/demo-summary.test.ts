@@ -26,6 +26,23 @@ describe('the demo account', () => {
   it('says how many are missing', () => {
     const account = reconcile(summary(1_000, 0, 0, 0), { saved: 0, deadLetters: 0 }, { saved: 990, deadLetters: 0 });
     assert.equal(account.difference, 10);
+    assert.deepEqual(account.mismatches, ['10 events are neither saved, dead-lettered nor a duplicate']);
+  });
+
+  it('says how many more were saved than generated, and names the messages of another producer', () => {
+    const extra = reconcile(summary(1_000, 0, 0, 0), { saved: 0, deadLetters: 0 }, { saved: 1_001, deadLetters: 1 }, undefined, 1_002);
+    assert.equal(extra.difference, -2);
+    assert.deepEqual(extra.mismatches, [
+      "Kafka took 2 messages into the topics from another producer during the run (kcat, POST /api/v1/events, a second generator): the account counts this run's generator alone, so it cannot add up",
+      '2 more events saved or dead-lettered than generated',
+    ]);
+    assert.match(extra.table, /messages Kafka took into the topics \(catalog records included\)\s+1,002\s+1,000$/m);
+    // Kafka took exactly the generator's messages: nothing to say about other producers.
+    const own = reconcile(summary(1_000, 0, 0, 0), { saved: 0, deadLetters: 0 }, { saved: 1_000, deadLetters: 0 }, undefined, 1_000);
+    assert.deepEqual(own.mismatches, []);
+    const one = reconcile(summary(1_000, 0, 0, 0), { saved: 0, deadLetters: 0 }, { saved: 1_001, deadLetters: 0 }, undefined, 1_001);
+    assert.match(one.mismatches[0] ?? '', /^Kafka took 1 message into the topics/);
+    assert.equal(one.mismatches[1], '1 more event saved or dead-lettered than generated');
   });
 
   it('compares the warehouse after the last batch run: facts = saved, revenue to the cent', () => {

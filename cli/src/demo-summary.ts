@@ -46,6 +46,17 @@ export async function saverLag(config: Config, realtime: Pool, group: string, to
   });
 }
 
+/** Messages Kafka holds in the savers' topics (default: the demo's), counted from each partition's offset 0: the sum of the next offsets. */
+export async function topicEnds(config: Config, topics: readonly string[] = demoTopics): Promise<number> {
+  const bounds = await withAdmin(createKafka({ ...config.kafka, clientId: 'lambdamart-demo' }), (admin) => partitionBounds(admin, topics));
+  return bounds.reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** "1 message", "2,000 messages". */
+function count(value: number, noun: string): string {
+  return `${value.toLocaleString('en')} ${noun}${value === 1 ? '' : 's'}`;
+}
+
 /** The warehouse side of the account: fact rows (a transaction counted once) and revenue in fact_sales, in cents. */
 export interface WarehouseCounts {
   facts: number;
@@ -63,7 +74,10 @@ export async function countWarehouse(warehouse: Pool): Promise<WarehouseCounts> 
 
 export interface Reconciliation {
   table: string;
-  /** Events neither saved, dead-lettered nor duplicates: 0 when nothing was lost or counted twice. */
+  /**
+   * Events neither saved, dead-lettered nor duplicates: 0 when nothing was lost or counted twice;
+   * below 0 when more were saved than generated (another producer wrote to the topics).
+   */
   difference: number;
   /** The lines that do not add up, in words; empty when everything does. */
   mismatches: string[];
@@ -72,13 +86,16 @@ export interface Reconciliation {
 /**
  * Generated = saved + dead letters + duplicates, for this run (counts after minus before); with
  * the warehouse's counts before the run and after the last batch run: saved = facts, and revenue
- * generated = revenue in fact_sales to the cent.
+ * generated = revenue in fact_sales to the cent. `appended`, the messages Kafka took into the
+ * demo's topics during the run, tells the generator's apart from another producer's (kcat, POST
+ * /api/v1/events): the account counts the generator's alone, so theirs are named, not hidden.
  */
 export function reconcile(
   summary: GeneratorSummary,
   before: RealtimeCounts,
   after: RealtimeCounts,
   warehouse?: { before: WarehouseCounts; after: WarehouseCounts },
+  appended?: number,
 ): Reconciliation {
   const events = summary.sent - summary.byKind.catalog;
   const saved = after.saved - before.saved;
@@ -88,7 +105,15 @@ export function reconcile(
   const n = (value: number) => value.toLocaleString('en');
   const money = (cents: number) => (cents / 100).toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const mismatches: string[] = [];
-  if (difference !== 0) mismatches.push(`${n(difference)} events are neither saved, dead-lettered nor duplicates`);
+  const foreign = appended === undefined ? 0 : appended - summary.sent;
+  if (foreign > 0) {
+    mismatches.push(
+      `Kafka took ${count(foreign, 'message')} into the topics from another producer during the run (kcat, POST /api/v1/events, a second generator): the account counts this run's generator alone, so it cannot add up`,
+    );
+  }
+  if (difference > 0)
+    mismatches.push(`${count(difference, 'event')} ${difference === 1 ? 'is' : 'are'} neither saved, dead-lettered nor a duplicate`);
+  if (difference < 0) mismatches.push(`${count(-difference, 'more event')} saved or dead-lettered than generated`);
   const rows = [
     ['generated (acknowledged by Kafka, catalog records apart)', n(events), ''],
     ['saved in the realtime database', n(saved), n(events - summary.invalidTotal - duplicates)],
@@ -96,6 +121,7 @@ export function reconcile(
     ['duplicates of a saved event (same id, saved once)', n(duplicates), ''],
     ['difference (generated - saved - dead letters - duplicates)', n(difference), '0'],
   ];
+  if (appended !== undefined) rows.push(['messages Kafka took into the topics (catalog records included)', n(appended), n(summary.sent)]);
   if (warehouse) {
     const facts = warehouse.after.facts - warehouse.before.facts;
     const revenue = warehouse.after.revenueCents - warehouse.before.revenueCents;

@@ -15,7 +15,7 @@ import { startSavers } from '@lambdamart/speed-layer';
 import { onStopSignals } from './action.ts';
 import { type BatchJobTrigger, batchJobTrigger } from './api-jobs.ts';
 import { statusLine } from './demo-status-line.ts';
-import { countRealtime, countWarehouse, reconcile, saverLag } from './demo-summary.ts';
+import { countRealtime, countWarehouse, reconcile, saverLag, topicEnds } from './demo-summary.ts';
 import { stackUp } from './stack.ts';
 
 export interface DemoOptions {
@@ -67,6 +67,8 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
   scheduler = await startScheduler(config, { logger: createLogger('batch-layer', layerLogLevel), runAtStart: false });
   const before = await countRealtime(realtime);
   const warehouseBefore = await countWarehouse(warehouse);
+  // Kafka's count too, to tell another producer's messages apart (null: not readable, the line is left out).
+  const endsBefore = await topicEnds(config).catch(() => null);
   const stop = new AbortController();
   const rate = options.rate ?? config.generator.rate;
   let sent = 0;
@@ -127,10 +129,18 @@ export async function runDemo(config: Config, options: DemoOptions = {}): Promis
     await stopScheduler();
     out('the last batch run…');
     const batchOk = await runBatch(config, layerLogLevel, out);
-    const account = reconcile(summary, before, await countRealtime(realtime), {
-      before: warehouseBefore,
-      after: await countWarehouse(warehouse),
-    });
+    const account = reconcile(
+      summary,
+      before,
+      await countRealtime(realtime),
+      { before: warehouseBefore, after: await countWarehouse(warehouse) },
+      endsBefore === null
+        ? undefined
+        : await topicEnds(config).then(
+            (ends) => ends - endsBefore,
+            () => undefined,
+          ),
+    );
     out('');
     out(account.table);
     if (!cleanStart) {

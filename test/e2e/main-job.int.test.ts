@@ -34,6 +34,8 @@ describe('the main job (npm start)', { timeout: 240_000 }, () => {
       /generated \(acknowledged by Kafka, catalog records apart\) +([\d,]+)/.exec(run.stdout)?.[1]?.replaceAll(',', ''),
     );
     assert.ok(generated >= 1_000, `a 15 s run at 400 events/s generates thousands of events (got ${generated})`);
+    // Kafka took exactly the generator's messages (no other producer ran).
+    assert.match(run.stdout, /messages Kafka took into the topics \(catalog records included\) +([\d,]+) +\1$/m);
     assert.match(run.stdout, /Every generated event is accounted for/);
     assert.doesNotMatch(run.stdout, /MISMATCH/);
     assert.match(run.stdout, /Pipeline stopped\./);
