@@ -23,16 +23,14 @@ import { parseArgs } from 'node:util';
 import { createPool, type EventKind, fastValidEvent, loadConfig, type OutgoingMessage, type PoolClient } from '@lambdamart/core';
 import type { SaverTopics } from '@lambdamart/speed-layer';
 import {
-  cartEvent,
   catalogRecord,
   createSaverTopics,
   deleteSaverTopics,
   messagesOf,
+  mixedEvent,
   PRODUCT_COUNT,
-  productView,
   randomSuffix,
   sendAll,
-  transaction,
   withProducer,
 } from '@lambdamart/speed-layer/testing';
 import { withTempDatabase } from '@lambdamart/test-helpers';
@@ -59,17 +57,10 @@ type Topic = 'productViews' | 'cartEvents' | 'transactions';
 const KIND: Record<Topic, EventKind> = { productViews: 'view', cartEvents: 'cart', transactions: 'transaction' };
 const MOVE = { view: 'move_product_views', cart: 'move_cart_events', transaction: 'move_transactions' } as const;
 
-function mixed(i: number): { topic: Topic; event: object } {
-  const r = i % 20;
-  if (r < 12) return { topic: 'productViews', event: productView(i) };
-  if (r < 17) return { topic: 'cartEvents', event: cartEvent(i) };
-  return { topic: 'transactions', event: transaction(i) };
-}
-
 function byKind(count: number, from = 0): Map<EventKind, Buffer[]> {
   const kinds = new Map<EventKind, Buffer[]>();
   for (let i = from; i < from + count; i++) {
-    const { topic, event } = mixed(i);
+    const { topic, event } = mixedEvent(i);
     const kind = KIND[topic];
     const list = kinds.get(kind) ?? [];
     kinds.set(kind, list);
@@ -307,7 +298,7 @@ async function cpuProfile(): Promise<void> {
       for (let from = 0; from < EVENTS; from += 20_000) {
         const byTopic: Partial<Record<Topic, OutgoingMessage[]>> = {};
         for (let i = from; i < Math.min(EVENTS, from + 20_000); i++) {
-          const { topic, event } = mixed(i);
+          const { topic, event } = mixedEvent(i);
           const list = byTopic[topic] ?? [];
           byTopic[topic] = list;
           list.push({ key: (event as { user_id: string }).user_id, value: JSON.stringify(event) });

@@ -36,16 +36,14 @@ import {
 } from '@lambdamart/core';
 import type { SaverTopics } from '@lambdamart/speed-layer';
 import {
-  cartEvent,
   catalogRecord,
   createSaverTopics,
   deleteSaverTopics,
   messagesOf,
+  mixedEvent,
   PRODUCT_COUNT,
-  productView,
   randomSuffix,
   sendAll,
-  transaction,
   withProducer,
 } from '@lambdamart/speed-layer/testing';
 import { countMessages, withTempDatabase } from '@lambdamart/test-helpers';
@@ -67,14 +65,6 @@ const PROCESSES = (args.processes ?? '1').split(',').map((n) => {
 const config = loadConfig({ ...env, LOG_LEVEL: 'warn' });
 const log = (line: string) => process.stderr.write(`[bench:speed] ${line}\n`);
 
-/** Which event the i-th of the mix is. */
-function mixed(i: number, at?: Date): { topic: keyof SaverTopics; event: object } {
-  const r = i % 20;
-  if (r < 12) return { topic: 'productViews', event: productView(i, at) };
-  if (r < 17) return { topic: 'cartEvents', event: cartEvent(i, at) };
-  return { topic: 'transactions', event: transaction(i, at) };
-}
-
 async function produceBacklog(topics: SaverTopics): Promise<void> {
   const started = Date.now();
   await withProducer(config, async (producer) => {
@@ -90,7 +80,7 @@ async function produceBacklog(topics: SaverTopics): Promise<void> {
     for (let from = 0; from < TOTAL; from += chunk) {
       const byTopic: Partial<Record<keyof SaverTopics, OutgoingMessage[]>> = {};
       for (let i = from; i < Math.min(TOTAL, from + chunk); i++) {
-        const { topic, event } = mixed(i);
+        const { topic, event } = mixedEvent(i);
         const list = byTopic[topic] ?? [];
         byTopic[topic] = list;
         list.push({ key: (event as { user_id: string }).user_id, value: JSON.stringify(event) });
@@ -294,7 +284,7 @@ async function runFast(topics: SaverTopics, suffix: string, url: string, process
         const at = new Date();
         const byTopic: Partial<Record<keyof SaverTopics, object[]>> = {};
         for (let i = 0; i < perTick; i++) {
-          const { topic, event } = mixed(TOTAL + produced + i, at);
+          const { topic, event } = mixedEvent(TOTAL + produced + i, at);
           const list = byTopic[topic] ?? [];
           byTopic[topic] = list;
           list.push(event);

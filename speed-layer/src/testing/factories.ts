@@ -63,6 +63,23 @@ export function cartEvent(seq: number, at: Date = new Date()): CartEvent {
   };
 }
 
+/**
+ * The i-th event of the benchmarks' mix: 60% product views, 25% cart events, 15% transactions,
+ * with the topic (a key of SaverTopics) it goes to.
+ */
+export function mixedEvent(
+  i: number,
+  at?: Date,
+):
+  | { topic: 'productViews'; event: ProductViewEvent }
+  | { topic: 'cartEvents'; event: CartEvent }
+  | { topic: 'transactions'; event: TransactionEvent } {
+  const r = i % 20;
+  if (r < 12) return { topic: 'productViews', event: productView(i, at) };
+  if (r < 17) return { topic: 'cartEvents', event: cartEvent(i, at) };
+  return { topic: 'transactions', event: transaction(i, at) };
+}
+
 export function catalogRecord(n: number, at: Date = new Date('2026-01-01T00:00:00Z')): CatalogRecord {
   return {
     product_id: productId(n),

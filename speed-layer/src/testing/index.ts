@@ -7,6 +7,7 @@ export {
   cartEvent,
   catalogRecord,
   categoryOf,
+  mixedEvent,
   PRODUCT_COUNT,
   productId,
   productView,
