@@ -3,9 +3,9 @@
  * batch exactly once into the realtime database.
  *
  * Exactly once: a batch's rows and the partition's next offset commit in one Postgres transaction
- * (store.ts). Kafka's group offsets are only a hint: on the first batch after every assignment the
- * saver reads consumer_offsets and seeks there; a save that finds the stored offset moved (another
- * saver, an ambiguous commit) writes nothing and re-reads. Event ids are primary keys, so a replay
+ * (store.ts). Kafka's group offsets are only a hint: on every assignment the saver reads
+ * consumer_offsets and seeks each partition there before it saves a batch; a save that finds the
+ * stored offset moved (another saver, an ambiguous commit) writes nothing and re-reads. Event ids are primary keys, so a replay
  * adds nothing either.
  *
  * Memory is bounded by kafkajs's fetch sizes: it fetches again only when every batch of the last

@@ -7,7 +7,7 @@ import { LambdamartError } from '@lambdamart/core';
 import type { Consumer } from 'kafkajs';
 import { backoffMs, describeError, sleep } from '../retry.ts';
 import { keepBlockedPaused } from './blocked-partitions.ts';
-import { eachBatch, positionAll } from './fetch-loop.ts';
+import { eachBatch, startPositioning } from './fetch-loop.ts';
 import { dropQueues } from './partition-queues.ts';
 import type { SaverRuntime } from './runtime.ts';
 
@@ -69,7 +69,7 @@ function createConsumer(rt: SaverRuntime): Consumer {
     rt.assignment = payload.memberAssignment;
     keepBlockedPaused(rt, consumer);
     rt.logger.info({ assignment: payload.memberAssignment }, 'joined the group');
-    void positionAll(rt, rt.generation);
+    startPositioning(rt);
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (consumer !== rt.consumer || rt.stopping) return;

@@ -25,6 +25,13 @@ export async function eachBatch(rt: SaverRuntime, payload: EachBatchPayload): Pr
   const { batch } = payload;
   // Waited before anything is read: a batch fetched before a rebalance is then found stale below.
   if (rt.rateCap) await rt.rateCap(batch.messages.length, rt.abort.signal);
+  // A batch saved while positionAll is under way could commit after positionAll read the stored
+  // offsets: its seek would then go back before that save, and the save's dead letters would be
+  // sent twice. So batches wait; one still waiting after a second is fetched again later.
+  if (rt.positioning) {
+    await Promise.race([rt.positioning, sleep(POSITIONING_WAIT_MS, rt.abort.signal)]);
+    if (positioningUnderWay(rt)) return;
+  }
   const key = partitionKey(batch.topic, batch.partition);
   const generation = rt.generation;
   // Read in the same tick as isStale(): a position set by a seek (positionAll) is only trusted
@@ -105,13 +112,27 @@ export async function eachBatch(rt: SaverRuntime, payload: EachBatchPayload): Pr
   enqueue(rt, key, kind, batch, work, payload);
 }
 
+/** How long a fetched batch waits for positionAll before it is left to be fetched again (within the session timeout). */
+const POSITIONING_WAIT_MS = 1_000;
+
+/** A function, so that TypeScript does not keep the narrowing from before an await. */
+const positioningUnderWay = (rt: SaverRuntime): boolean => rt.positioning !== null;
+
+/** Runs positionAll for the current generation; rt.positioning is set until it is done. */
+export function startPositioning(rt: SaverRuntime): void {
+  const positioning: Promise<void> = positionAll(rt, rt.generation).finally(() => {
+    if (rt.positioning === positioning) rt.positioning = null;
+  });
+  rt.positioning = positioning;
+}
+
 /**
  * Seeks every assigned partition to the offset stored in PostgreSQL. Needed on every assignment:
  * kafkajs would otherwise resume from the group's Kafka offset, and a partition with nothing new
  * after that offset never produces a batch that could be checked (see eachBatch for the batches
  * fetched before this seek lands).
  */
-export async function positionAll(rt: SaverRuntime, generation: number): Promise<void> {
+async function positionAll(rt: SaverRuntime, generation: number): Promise<void> {
   // Saves in flight finish first, so that the offsets read below include them.
   await writersIdle(rt);
   for (let attempt = 0; !rt.stopping && generation === rt.generation; attempt++) {

@@ -8,7 +8,7 @@ import { describePostgresUrl, type PoolClient } from '@lambdamart/core';
 import type { EachBatchPayload } from 'kafkajs';
 import { backoffMs, describeError, postgresFailure, retryCause, sleep } from '../retry.ts';
 import { block, keepBlockedPaused } from './blocked-partitions.ts';
-import { positionAll } from './fetch-loop.ts';
+import { startPositioning } from './fetch-loop.ts';
 import { dropQueues } from './partition-queues.ts';
 import type { SaverRuntime } from './runtime.ts';
 
@@ -94,7 +94,7 @@ function pauseUntilPostgresIsBack(rt: SaverRuntime, failure: { code: string; mes
     rt.state = 'consuming';
     consumer.resume(all);
     keepBlockedPaused(rt, consumer);
-    void positionAll(rt, rt.generation);
+    startPositioning(rt);
     rt.logger.info('partitions resumed from the offsets in PostgreSQL');
   });
 }

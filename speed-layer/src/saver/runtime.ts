@@ -91,6 +91,8 @@ export class SaverRuntime {
   /** Bumped on every group join: positions read before a rebalance are not trusted after it. */
   generation = 0;
   readonly positions = new Map<string, PartitionPosition>();
+  /** Set while positionAll reads the stored offsets and seeks (startPositioning): batches wait for it. */
+  positioning: Promise<void> | null = null;
   readonly queues = new Map<string, PartitionQueue>();
   queuedMessages = 0;
   assignment: Record<string, number[]> = {};
