@@ -28,9 +28,10 @@ export async function eachBatch(rt: SaverRuntime, payload: EachBatchPayload): Pr
   // A batch saved while positionAll is under way could commit after positionAll read the stored
   // offsets: its seek would then go back before that save, and the save's dead letters would be
   // sent twice. So batches wait; one still waiting after a second is fetched again later.
-  if (rt.positioning) {
-    await Promise.race([rt.positioning, sleep(POSITIONING_WAIT_MS, rt.abort.signal)]);
-    if (positioningUnderWay(rt)) return;
+  const positioning = rt.positioning;
+  if (positioning) {
+    await Promise.race([positioning, sleep(POSITIONING_WAIT_MS, rt.abort.signal)]);
+    if (rt.positioning !== null) return;
   }
   const key = partitionKey(batch.topic, batch.partition);
   const generation = rt.generation;
@@ -114,9 +115,6 @@ export async function eachBatch(rt: SaverRuntime, payload: EachBatchPayload): Pr
 
 /** How long a fetched batch waits for positionAll before it is left to be fetched again (within the session timeout). */
 const POSITIONING_WAIT_MS = 1_000;
-
-/** A function, so that TypeScript does not keep the narrowing from before an await. */
-const positioningUnderWay = (rt: SaverRuntime): boolean => rt.positioning !== null;
 
 /** Runs positionAll for the current generation; rt.positioning is set until it is done. */
 export function startPositioning(rt: SaverRuntime): void {
