@@ -162,20 +162,22 @@ export function createPlatformaticProducer(options: EventProducerOptions): Event
         await probe.close().catch(() => undefined);
       }
     },
-    async send(topic, messages) {
-      if (messages.length === 0) return;
+    // Not async, like sendBatch: a suspended async function would keep the messages (and their
+    // strings) until the broker answers; only the records need to wait for it.
+    send(topic, messages) {
+      if (messages.length === 0) return Promise.resolve();
       const values = valueBuffers(messages);
-      await produce(messages.map((m, i) => toRecord(topic, m, values[i])));
+      return produce(messages.map((m, i) => toRecord(topic, m, values[i])));
     },
-    async sendBatch(batch: TopicMessages[]) {
+    sendBatch(batch: TopicMessages[]) {
       const records: Record[] = [];
       for (const entry of batch) {
         const values = valueBuffers(entry.messages);
         for (let i = 0; i < entry.messages.length; i++)
           records.push(toRecord(entry.topic, entry.messages[i] as OutgoingMessage, values[i]));
       }
-      if (records.length === 0) return;
-      await produce(records);
+      if (records.length === 0) return Promise.resolve();
+      return produce(records);
     },
     disconnect: async () => {
       await last.catch(() => undefined);

@@ -8,6 +8,7 @@ import { type InvalidEventKind, isInvalidKind, type UnusualEventKind } from './b
 import { serializeEvent } from './generate.ts';
 import type { GeneratedEvent, GeneratedKind } from './generated-event.ts';
 import type { EventSink } from './sinks.ts';
+import { ValueBytes } from './value-bytes.ts';
 
 export interface SendOptions {
   /** Events per second, or 'max' for as fast as the broker acknowledges. */
@@ -74,7 +75,8 @@ export function addCounts(total: GeneratorSummary, counts: GeneratorSummary): vo
 
 interface PendingBatch {
   events: GeneratedEvent[];
-  values: string[];
+  /** The payloads as strings; for a sink that takes bytes, filled from `encoded` when the batch leaves. */
+  values: (string | Buffer)[];
   bytes: number;
 }
 
@@ -148,7 +150,13 @@ export async function sendEvents(sink: EventSink, events: Iterable<GeneratedEven
     inFlight.add(tracked);
   };
 
+  // A sink that takes bytes gets each value encoded as it is made: see value-bytes.ts.
+  const encoded = sink.bytes ? new ValueBytes() : undefined;
   let batch: PendingBatch = { events: [], values: [], bytes: 0 };
+  const leave = (full: PendingBatch) => {
+    if (encoded) full.values = encoded.take();
+    dispatch(full);
+  };
   const iterator = events[Symbol.iterator]();
   try {
     for (;;) {
@@ -166,12 +174,15 @@ export async function sendEvents(sink: EventSink, events: Iterable<GeneratedEven
       const event = next.value;
       const value = serializeEvent(event);
       batch.events.push(event);
-      batch.values.push(value);
-      batch.bytes += value.length;
+      if (encoded) batch.bytes += encoded.add(value);
+      else {
+        batch.values.push(value);
+        batch.bytes += value.length;
+      }
       produced++;
       if (batch.events.length < batchSize) continue;
 
-      dispatch(batch);
+      leave(batch);
       batch = { events: [], values: [], bytes: 0 };
       while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       if (rate !== 'max') {
@@ -184,7 +195,7 @@ export async function sendEvents(sink: EventSink, events: Iterable<GeneratedEven
       }
       report();
     }
-    if (batch.events.length > 0 && failure === undefined) dispatch(batch);
+    if (batch.events.length > 0 && failure === undefined) leave(batch);
   } finally {
     iterator.return?.();
     await Promise.allSettled([...inFlight]);

@@ -8,8 +8,13 @@ import { type EventProducer, LambdamartError, type OutgoingMessage, type TopicMe
 import type { GeneratedEvent } from './generated-event.ts';
 
 export interface EventSink {
-  /** `values[i]` is the serialized payload of `events[i]`. Resolves when the batch is stored. */
-  write(events: readonly GeneratedEvent[], values: readonly string[]): Promise<void>;
+  /**
+   * `values[i]` is the serialized payload of `events[i]`: a string, or its UTF-8 bytes for a sink
+   * that takes `bytes`. Resolves when the batch is stored.
+   */
+  write(events: readonly GeneratedEvent[], values: readonly (string | Buffer)[]): Promise<void>;
+  /** Takes values as UTF-8 bytes too: the generator then encodes each as it is made (value-bytes.ts). */
+  readonly bytes?: boolean;
 }
 
 /** FNV-1a of the key: the same key always goes through the same producer, so its order holds. */
@@ -36,6 +41,7 @@ export function kafkaSink(producers: readonly EventProducer[], options: { topicF
     return sent;
   };
   return {
+    bytes: true,
     // Not async: a suspended async function would keep `events` until the broker answers, and
     // only the messages need to wait for it.
     write(events, values) {
@@ -48,7 +54,7 @@ export function kafkaSink(producers: readonly EventProducer[], options: { topicF
           messages = [];
           part.set(event.topic, messages);
         }
-        messages.push({ key: event.key, value: values[i] as string });
+        messages.push({ key: event.key, value: values[i] as string | Buffer });
       }
       return Promise.all(
         parts.map((part, i) => {
@@ -72,7 +78,7 @@ export function jsonlSink(stream: Writable): EventSink {
   return {
     async write(events, values) {
       let chunk = '';
-      for (let i = 0; i < events.length; i++) chunk += jsonLine(events[i] as GeneratedEvent, values[i] as string);
+      for (let i = 0; i < events.length; i++) chunk += jsonLine(events[i] as GeneratedEvent, String(values[i]));
       if (!stream.write(chunk)) await once(stream, 'drain');
     },
   };

@@ -48,7 +48,7 @@ function linesToMain(shardOf: WeakMap<GeneratedEvent, number>): EventSink {
       let text = '';
       for (let i = 0; i < events.length; i++) {
         const event = events[i] as GeneratedEvent;
-        text += jsonLine(event, values[i] as string);
+        text += jsonLine(event, String(values[i]));
         ends[i] = text.length;
         times[i] = event.time;
         shards[i] = shardOf.get(event) ?? 0;

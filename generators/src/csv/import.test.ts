@@ -22,7 +22,7 @@ function memorySink(): EventSink & { events: GeneratedEvent[]; values: string[] 
     values,
     async write(batch, batchValues) {
       events.push(...batch);
-      values.push(...batchValues);
+      values.push(...batchValues.map(String));
     },
   };
 }
