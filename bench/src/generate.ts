@@ -1,24 +1,20 @@
 /**
  * `npm run bench:generate`: generated events into the local broker, against a baseline measured
  * in the same run (one awaited send() per event, the naive producer loop). Writes to bench topics
- * of its own (created here, deleted at the end). The generator runs as `lambdamart generate` does
- * (runGenerator: worker threads, each making, encoding and sending its shards): a short sweep
- * of batch size and producers per worker with the default workers, then the best setting for
- * --seconds with --workers 1 and with the default, so the gain of the workers shows.
+ * of its own (created here, deleted at the end). Each generator run is `lambdamart generate
+ * --rate max --json` in a process of its own, as a user runs it (worker threads, each making,
+ * encoding and sending its shards), and its RSS is that process's peak: a short sweep of batch
+ * size and producers per worker with the default workers, then the best setting for --seconds with
+ * --workers 1 and with the default, so the gain of the workers shows.
  *
  *   flock /work/wt/bench.lock npm run bench:generate [-- --seconds 30 --no-sweep --workers N]
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createEventProducer, createLogger, type EventProducer, loadConfigOrExit, type ProducerCompression } from '@lambdamart/core';
-import {
-  defaultWorkers,
-  type GeneratorSummary,
-  generateEvents,
-  MaxRateEventTimeRate,
-  runGenerator,
-  serializeEvent,
-} from '@lambdamart/generators';
+import { collectOutput, spawnCli } from '@lambdamart/cli-launch';
+import { createEventProducer, type EventProducer, loadConfigOrExit, type ProducerCompression, Topics } from '@lambdamart/core';
+import { defaultWorkers, type GeneratorSummary, generateEvents, MaxRateEventTimeRate, serializeEvent } from '@lambdamart/generators';
 import { generatorTopicsWithSuffix } from '@lambdamart/generators/testing';
 import { createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
 
@@ -35,26 +31,59 @@ const seconds = Number(args.seconds);
 const config = loadConfigOrExit();
 const renames = generatorTopicsWithSuffix('bench');
 const topicFor = (topic: string) => renames[topic] ?? topic;
+const topicSuffix = topicFor(Topics.transactions.name).slice(Topics.transactions.name.length);
 const workers = args.workers === undefined ? defaultWorkers('max') : Number(args.workers);
-let peakRss = 0;
-const sampleRss = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-}, 200);
 
+/** The flags of `lambdamart generate` that the sweep tries (4 requests in flight: the CLI's default). */
 interface Setting {
   batchSize: number;
   producers: number;
-  maxInFlight: number;
   compression: ProducerCompression;
 }
 
-/** The generator as the CLI runs it, for `durationMs`, at --rate max (live mode: event time runs ahead of the clock). */
-function runSetting(setting: Setting, workerCount: number, durationMs: number, seed: number): Promise<GeneratorSummary> {
-  return runGenerator(
-    config,
-    { rate: 'max', durationMs, seed, workers: workerCount, ...setting, topicFor, logger: createLogger('generator', 'warn') },
-    new AbortController().signal,
+type Run = GeneratorSummary & { rssMb: number };
+
+/** The peak resident memory of a process so far (VmHWM), in MB; 0 once it has gone. */
+function peakRssMb(pid: number): number {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? 0 : (Number(kb) * 1024) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * `lambdamart generate` for `durationMs` at --rate max (live mode: event time runs ahead of the
+ * clock), in a process of its own: its summary and its peak RSS, read until it exits.
+ */
+async function runSetting(setting: Setting, workerCount: number, durationMs: number, seed: number): Promise<Run> {
+  const child = spawnCli(
+    [
+      'generate',
+      '--rate=max',
+      `--duration=${durationMs / 1000}s`,
+      `--seed=${seed}`,
+      `--workers=${workerCount}`,
+      `--producers=${setting.producers}`,
+      `--batch-size=${setting.batchSize}`,
+      `--compression=${setting.compression}`,
+      `--topic-suffix=${topicSuffix}`,
+      '--json',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
+  const output = collectOutput(child);
+  let rssMb = 0;
+  const sample = setInterval(() => {
+    if (child.pid !== undefined) rssMb = Math.max(rssMb, peakRssMb(child.pid));
+  }, 200);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearInterval(sample);
+  const line = output.stdout.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{'))
+    throw new Error(`lambdamart generate exited with ${code}: ${output.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  return { ...(JSON.parse(line) as GeneratorSummary), rssMb: Math.round(rssMb) };
 }
 
 /** The naive loop: one message per send(), each awaited before the next. */
@@ -85,15 +114,17 @@ async function runBaseline(durationMs: number): Promise<{ sent: number; bytes: n
 
 const rows: string[][] = [];
 const mb = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
-const row = (what: string, s: { sent: number; bytes: number; elapsedMs: number }) => {
+const row = (what: string, s: { sent: number; bytes: number; elapsedMs: number; rssMb?: number }) => {
   rows.push([
     what,
     String(s.sent),
     (s.elapsedMs / 1000).toFixed(1),
     Math.round(s.sent / (s.elapsedMs / 1000)).toString(),
     mb(s.bytes, s.elapsedMs).toFixed(1),
+    s.rssMb === undefined ? '-' : String(s.rssMb),
   ]);
 };
+const runs: Run[] = [];
 
 await createTestTopics(config, Object.values(renames));
 try {
@@ -101,16 +132,17 @@ try {
   row('baseline: one awaited send() per event', baseline);
   const baselineRate = baseline.sent / (baseline.elapsedMs / 1000);
 
-  let best: Setting = { batchSize: 5000, producers: 2, maxInFlight: 4, compression: 'none' };
+  let best: Setting = { batchSize: 5000, producers: 2, compression: 'none' };
   if (!args['no-sweep']) {
     const sweep: Setting[] = [
-      { batchSize: 5000, producers: 1, maxInFlight: 4, compression: 'none' },
-      { batchSize: 5000, producers: 2, maxInFlight: 4, compression: 'none' },
-      { batchSize: 10000, producers: 2, maxInFlight: 4, compression: 'none' },
+      { batchSize: 5000, producers: 1, compression: 'none' },
+      { batchSize: 5000, producers: 2, compression: 'none' },
+      { batchSize: 10000, producers: 2, compression: 'none' },
     ];
     let bestRate = 0;
     for (const [i, setting] of sweep.entries()) {
       const summary = await runSetting(setting, workers, Number(args['sweep-seconds']) * 1000, 100 + i);
+      runs.push(summary);
       row(`sweep: ${workers} workers, batch ${setting.batchSize}, ${setting.producers} producer(s) per worker`, summary);
       if (summary.eventsPerSecond > bestRate) {
         bestRate = summary.eventsPerSecond;
@@ -118,20 +150,18 @@ try {
       }
     }
   }
-  const setting = `batch ${best.batchSize}, ${best.producers} producer(s) per worker, ${best.maxInFlight} in flight, ${best.compression}`;
+  const setting = `batch ${best.batchSize}, ${best.producers} producer(s) per worker, ${best.compression}`;
   const single = await runSetting(best, 1, seconds * 1000, 41);
   row(`generator ${seconds}s, --workers 1: ${setting}`, single);
   const main = await runSetting(best, workers, seconds * 1000, 42);
+  runs.push(single, main);
   row(`generator ${seconds}s, --workers ${workers}${args.workers === undefined ? ' (default)' : ''}: ${setting}`, main);
 
-  const widths = [0, 1, 2, 3, 4].map((i) =>
-    Math.max(...[['run', 'events', 's', 'events/s', 'MB/s'], ...rows].map((r) => (r[i] ?? '').length)),
-  );
+  const head = ['run', 'events', 's', 'events/s', 'MB/s', 'RSS MB'];
+  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
-  process.stdout.write(`${line(['run', 'events', 's', 'events/s', 'MB/s'])}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(`${line(head)}\n${rows.map(line).join('\n')}\n`);
   const value = Math.round(main.eventsPerSecond);
-  clearInterval(sampleRss);
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
   process.stdout.write(
     `${JSON.stringify({
       bench: 'generate',
@@ -139,7 +169,9 @@ try {
       unit: 'events/s',
       baseline: Math.round(baselineRate),
       ratio: Number((value / baselineRate).toFixed(1)),
-      rss_mb: Math.round(peakRss / 1e6),
+      rss_mb: main.rssMb,
+      rss_mb_workers_1: single.rssMb,
+      rss_mb_max: Math.max(...runs.map((r) => r.rssMb)),
       mb_per_s: Number(mb(main.bytes, main.elapsedMs).toFixed(1)),
       seconds: Number((main.elapsedMs / 1000).toFixed(1)),
       events: main.sent,
@@ -152,6 +184,5 @@ try {
     })}\n`,
   );
 } finally {
-  clearInterval(sampleRss);
   await deleteTestTopics(config, Object.values(renames));
 }
