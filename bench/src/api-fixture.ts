@@ -6,7 +6,6 @@
  * figures.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +18,7 @@ import { migrateUp } from '@lambdamart/warehouse';
 import autocannon from 'autocannon';
 import { synthesise, synthesiseCatalog, yearOfHistory } from './batch-data.ts';
 import { HeapLimitMb, withHeapLimit } from './heap.ts';
+import { peakRssKb } from './process-memory.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -182,11 +182,7 @@ export async function freePort(): Promise<number> {
 
 /** Peak resident memory of a process (VmHWM), in MB. */
 export function peakRssMb(pid: number | undefined): number {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
+  return peakRssKb(pid) / 1024;
 }
 
 export interface RunningApi {

@@ -9,7 +9,6 @@
  *
  *   flock /work/wt/bench.lock npm run bench:generate [-- --seconds 30 --no-sweep --workers N]
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { collectOutput, spawnCli } from '@lambdamart/cli-launch';
@@ -17,6 +16,7 @@ import { createEventProducer, type EventProducer, loadConfigOrExit, type Produce
 import { defaultWorkers, type GeneratorSummary, generateEvents, MaxRateEventTimeRate, serializeEvent } from '@lambdamart/generators';
 import { generatorTopicsWithSuffix } from '@lambdamart/generators/testing';
 import { createTestTopics, deleteTestTopics } from '@lambdamart/test-helpers';
+import { peakRssKb } from './process-memory.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,16 +43,6 @@ interface Setting {
 
 type Run = GeneratorSummary & { rssMb: number };
 
-/** The peak resident memory of a process so far (VmHWM), in MB; 0 once it has gone. */
-function peakRssMb(pid: number): number {
-  try {
-    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? 0 : (Number(kb) * 1024) / 1e6;
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * `lambdamart generate` for `durationMs` at --rate max (live mode: event time runs ahead of the
  * clock), in a process of its own: its summary and its peak RSS, read until it exits.
@@ -76,7 +66,7 @@ async function runSetting(setting: Setting, workerCount: number, durationMs: num
   const output = collectOutput(child);
   let rssMb = 0;
   const sample = setInterval(() => {
-    if (child.pid !== undefined) rssMb = Math.max(rssMb, peakRssMb(child.pid));
+    rssMb = Math.max(rssMb, (peakRssKb(child.pid) * 1024) / 1e6);
   }, 200);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearInterval(sample);
