@@ -162,8 +162,8 @@ export function createPlatformaticProducer(options: EventProducerOptions): Event
         await probe.close().catch(() => undefined);
       }
     },
-    // Not async, like sendBatch: a suspended async function would keep the messages (and their
-    // strings) until the broker answers; only the records need to wait for it.
+    // send and sendBatch are not async: a suspended async function would keep the messages (and
+    // their strings) until the broker answers; only the records need to wait for it.
     send(topic, messages) {
       if (messages.length === 0) return Promise.resolve();
       const values = valueBuffers(messages);

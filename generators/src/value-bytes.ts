@@ -23,11 +23,6 @@ export class ValueBytes {
     this.#buffer = Buffer.allocUnsafe(Math.max(MinCapacity, capacity));
   }
 
-  /** Values added since the last take(). */
-  get count(): number {
-    return this.#ends.length;
-  }
-
   /** Appends `value`'s UTF-8 bytes; returns how many bytes that was. */
   add(value: string): number {
     const room = value.length * MaxBytesPerChar;
