@@ -43,9 +43,10 @@ export class KeyCache {
  */
 export function valueBuffers(messages: readonly { value: string | Buffer }[]): (string | Buffer)[] {
   const values = messages.map((m) => m.value);
-  if (!values.some((v) => typeof v === 'string')) return values;
+  const strings = values.filter((v) => typeof v === 'string');
+  if (strings.length === 0) return values;
   // join makes one flat string; `+=` would make a rope that Buffer.from must flatten first.
-  const text = values.every((v) => typeof v === 'string') ? values.join('') : values.filter((v) => typeof v === 'string').join('');
+  const text = strings.join('');
   if (text.length === 0) return values;
   const bytes = Buffer.from(text);
   if (bytes.length !== text.length) return values;
